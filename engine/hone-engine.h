@@ -1,0 +1,10 @@
+/* hone-engine.h: everything the engine (libhone) offers, in one include.
+ * The engine knows nothing of GTK, GDK or cairo. */
+#pragma once
+
+#include "hone-error.h"
+#include "hone-graph.h"
+#include "hone-ops.h"
+#include "hone-parallel.h"
+#include "hone-rng.h"
+#include "hone-tensor.h"

@@ -1,0 +1,143 @@
+/* hone-ops.h: every op kind the engine knows, and a builder for each.
+ *
+ * A builder adds one node to a graph and returns its output value's id, or
+ * -1 with error set (naming the node) when inputs or attributes do not fit.
+ * Value ids come from hone_graph_add_input/param/const or earlier builders.
+ * Parameters are created by the caller (the architectures in hone-arch.c,
+ * the ONNX importer), so builders never invent names.
+ *
+ * Semantics follow ONNX (and PyTorch where ONNX leaves a choice), since both
+ * torchvision and ONNX models map onto these nodes. */
+#pragma once
+
+#include "hone-graph.h"
+#include "hone-op.h"
+
+G_BEGIN_DECLS
+
+/* ---- op tables (one per file in engine/ops/) ---------------------------- */
+
+extern const HoneOpClass hone_op_conv;
+extern const HoneOpClass hone_op_batch_norm;
+extern const HoneOpClass hone_op_relu;
+extern const HoneOpClass hone_op_clip;
+extern const HoneOpClass hone_op_sigmoid;
+extern const HoneOpClass hone_op_hard_sigmoid;
+extern const HoneOpClass hone_op_silu;
+extern const HoneOpClass hone_op_hard_swish;
+extern const HoneOpClass hone_op_gelu;
+extern const HoneOpClass hone_op_max_pool;
+extern const HoneOpClass hone_op_avg_pool;
+extern const HoneOpClass hone_op_global_avg_pool;
+extern const HoneOpClass hone_op_gemm;
+extern const HoneOpClass hone_op_matmul;
+extern const HoneOpClass hone_op_add;
+extern const HoneOpClass hone_op_sub;
+extern const HoneOpClass hone_op_mul;
+extern const HoneOpClass hone_op_div;
+extern const HoneOpClass hone_op_concat;
+extern const HoneOpClass hone_op_flatten;
+extern const HoneOpClass hone_op_reshape;
+extern const HoneOpClass hone_op_transpose;
+extern const HoneOpClass hone_op_dropout;
+extern const HoneOpClass hone_op_softmax;
+
+/* NULL-terminated list of every table, for lookups by name. */
+extern const HoneOpClass *const hone_op_classes[];
+const HoneOpClass *hone_op_class_find (const char *name);
+
+/* ---- attributes -------------------------------------------------------- */
+
+/* Conv: x (N, C, H, W), w (M, C/group, kH, kW), optional bias b (M).
+ * pads are ONNX-ordered: top, left, bottom, right (asymmetric allowed). */
+typedef struct
+{
+  int stride[2];
+  int pad[4];
+  int dilation[2];
+  int group;
+} HoneConvAttrs;
+
+/* BatchNormalization: x (N, C, ...), scale (C), bias (C), running mean (C),
+ * running var (C).  momentum as PyTorch: running = (1 - m) running + m batch,
+ * running var updated with the unbiased batch variance. */
+typedef struct
+{
+  float eps;
+  float momentum;
+} HoneBatchNormAttrs;
+
+/* MaxPool / AveragePool on (N, C, H, W); pads as Conv. */
+typedef struct
+{
+  int kernel[2];
+  int stride[2];
+  int pad[4];
+  int dilation[2];          /* MaxPool only */
+  gboolean ceil_mode;
+  gboolean count_include_pad; /* AveragePool only */
+} HonePoolAttrs;
+
+/* Gemm: Y = alpha * op(A) op(B) + beta * C, A (N, K) or (K, N) with trans_a,
+ * B (K, M) or (M, K) with trans_b, C broadcastable to (N, M).  PyTorch's
+ * Linear is trans_b with alpha = beta = 1. */
+typedef struct
+{
+  float alpha;
+  float beta;
+  gboolean trans_a;
+  gboolean trans_b;
+} HoneGemmAttrs;
+
+/* Reshape: ONNX semantics, shape includes dimension 0 (batch); 0 copies the
+ * input dimension, -1 is inferred.  The batch dimension must be preserved. */
+typedef struct
+{
+  int rank;
+  int64_t shape[HONE_MAX_RANK];
+} HoneReshapeAttrs;
+
+typedef struct
+{
+  int rank;
+  int perm[HONE_MAX_RANK];  /* perm[0] must be 0: the batch stays first */
+} HoneTransposeAttrs;
+
+/* ---- builders ---------------------------------------------------------- */
+
+int hone_graph_conv            (HoneGraph *g, const char *name, int x, int w, int b,
+                                const HoneConvAttrs *attrs, GError **error);
+int hone_graph_batch_norm      (HoneGraph *g, const char *name, int x, int scale, int bias,
+                                int mean, int var, const HoneBatchNormAttrs *attrs, GError **error);
+int hone_graph_relu            (HoneGraph *g, const char *name, int x, GError **error);
+int hone_graph_clip            (HoneGraph *g, const char *name, int x, float min, float max, GError **error);
+int hone_graph_sigmoid         (HoneGraph *g, const char *name, int x, GError **error);
+/* y = max(0, min(1, alpha x + beta)); PyTorch's Hardsigmoid is alpha 1/6, beta 0.5. */
+int hone_graph_hard_sigmoid    (HoneGraph *g, const char *name, int x, float alpha, float beta, GError **error);
+int hone_graph_silu            (HoneGraph *g, const char *name, int x, GError **error);
+int hone_graph_hard_swish      (HoneGraph *g, const char *name, int x, GError **error);
+/* approximate: FALSE for the exact erf form, TRUE for the tanh form. */
+int hone_graph_gelu            (HoneGraph *g, const char *name, int x, gboolean tanh_approx, GError **error);
+int hone_graph_max_pool        (HoneGraph *g, const char *name, int x, const HonePoolAttrs *attrs, GError **error);
+int hone_graph_avg_pool        (HoneGraph *g, const char *name, int x, const HonePoolAttrs *attrs, GError **error);
+/* (N, C, H, W) -> (N, C, 1, 1) */
+int hone_graph_global_avg_pool (HoneGraph *g, const char *name, int x, GError **error);
+/* c may be -1 (no bias term). */
+int hone_graph_gemm            (HoneGraph *g, const char *name, int a, int b, int c,
+                                const HoneGemmAttrs *attrs, GError **error);
+/* numpy matmul with broadcasting of leading dimensions. */
+int hone_graph_matmul          (HoneGraph *g, const char *name, int a, int b, GError **error);
+int hone_graph_add             (HoneGraph *g, const char *name, int a, int b, GError **error);
+int hone_graph_sub             (HoneGraph *g, const char *name, int a, int b, GError **error);
+int hone_graph_mul             (HoneGraph *g, const char *name, int a, int b, GError **error);
+int hone_graph_div             (HoneGraph *g, const char *name, int a, int b, GError **error);
+/* axis counts the batch dimension (axis 1 is channels); negative from the end. */
+int hone_graph_concat          (HoneGraph *g, const char *name, const int *xs, int n, int axis, GError **error);
+int hone_graph_flatten         (HoneGraph *g, const char *name, int x, int axis, GError **error);
+int hone_graph_reshape         (HoneGraph *g, const char *name, int x, const int64_t *shape, int rank, GError **error);
+int hone_graph_transpose       (HoneGraph *g, const char *name, int x, const int *perm, int rank, GError **error);
+/* Inverted dropout: in training zeroes with probability p and scales by 1/(1-p). */
+int hone_graph_dropout         (HoneGraph *g, const char *name, int x, float p, GError **error);
+int hone_graph_softmax         (HoneGraph *g, const char *name, int x, int axis, GError **error);
+
+G_END_DECLS

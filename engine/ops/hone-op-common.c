@@ -1,0 +1,40 @@
+/* hone-op-common.c: helpers shared by the op files, and the table of ops. */
+#include "config.h"
+
+#include <string.h>
+
+#include "hone-ops.h"
+#include "ops/hone-op-private.h"
+
+gboolean
+hone_op_infer_same_shape (const HoneNode *node, const HoneShape *in, HoneShape *out, GError **error)
+{
+  if (node->n_in < 1 || node->n_out != 1)
+    {
+      hone_op_set_shape_error (error, node, "expects one input and one output, got %d and %d",
+                               node->n_in, node->n_out);
+      return FALSE;
+    }
+  out[0] = in[0];
+  return TRUE;
+}
+
+double
+hone_op_flops_per_output (const HoneNode *node, const HoneShape *in, const HoneShape *out)
+{
+  return (double) hone_shape_numel (&out[0]);
+}
+
+const HoneOpClass *const hone_op_classes[] = {
+  &hone_op_relu,
+  NULL,
+};
+
+const HoneOpClass *
+hone_op_class_find (const char *name)
+{
+  for (int i = 0; hone_op_classes[i]; i++)
+    if (strcmp (hone_op_classes[i]->name, name) == 0)
+      return hone_op_classes[i];
+  return NULL;
+}

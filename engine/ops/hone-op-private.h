@@ -1,0 +1,17 @@
+/* hone-op-private.h: helpers shared by the op files, for op authors only. */
+#pragma once
+
+#include "hone-op.h"
+
+G_BEGIN_DECLS
+
+/* infer_shape for one input whose output has the same shape. */
+gboolean hone_op_infer_same_shape (const HoneNode *node, const HoneShape *in, HoneShape *out, GError **error);
+
+/* flops: one per output element. */
+double   hone_op_flops_per_output (const HoneNode *node, const HoneShape *in, const HoneShape *out);
+
+/* Duplicates an attribute struct for a builder: g_memdup2 (attrs, size). */
+#define hone_op_attrs_dup(attrs) ((gpointer) g_memdup2 ((attrs), sizeof *(attrs)))
+
+G_END_DECLS

@@ -1,0 +1,46 @@
+/* hone-op-relu.c: ReLU, y = max(x, 0).
+ *
+ * Backward reads the output (y > 0 exactly where x > 0), so the input's
+ * buffer can be reused once forward is past it. */
+#include "config.h"
+
+#include "hone-ops.h"
+#include "ops/hone-op-private.h"
+
+static void
+relu_forward (const HoneOpCtx *ctx)
+{
+  const float *x = ctx->in[0].data;   /* (N, ...) */
+  float *y = ctx->out[0].data;        /* (N, ...) */
+  int64_t n = hone_tensor_numel (&ctx->out[0]);
+  for (int64_t i = 0; i < n; i++)
+    y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+static void
+relu_backward (const HoneOpCtx *ctx)
+{
+  float *dx = ctx->din[0].data;
+  if (!dx)
+    return;
+  const float *y = ctx->out[0].data;
+  const float *dy = ctx->dout[0].data;
+  int64_t n = hone_tensor_numel (&ctx->out[0]);
+  for (int64_t i = 0; i < n; i++)
+    dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+const HoneOpClass hone_op_relu = {
+  .name = "Relu",
+  .keep_outputs = 1u << 0,
+  .infer_shape = hone_op_infer_same_shape,
+  .forward = relu_forward,
+  .backward = relu_backward,
+  .flops = hone_op_flops_per_output,
+};
+
+int
+hone_graph_relu (HoneGraph *g, const char *name, int x, GError **error)
+{
+  return hone_graph_add_node (g, &hone_op_relu, NULL, name, &x, 1, 1, NULL, error);
+}
