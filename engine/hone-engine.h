@@ -7,4 +7,5 @@
 #include "hone-ops.h"
 #include "hone-parallel.h"
 #include "hone-rng.h"
+#include "hone-safetensors.h"
 #include "hone-tensor.h"
