@@ -4,6 +4,7 @@
 
 #include "hone-error.h"
 #include "hone-graph.h"
+#include "hone-loss.h"
 #include "hone-ops.h"
 #include "hone-parallel.h"
 #include "hone-rng.h"
