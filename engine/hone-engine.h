@@ -6,6 +6,7 @@
 #include "hone-graph.h"
 #include "hone-loss.h"
 #include "hone-ops.h"
+#include "hone-optim.h"
 #include "hone-parallel.h"
 #include "hone-rng.h"
 #include "hone-tensor.h"
