@@ -9,4 +9,5 @@
 #include "hone-optim.h"
 #include "hone-parallel.h"
 #include "hone-rng.h"
+#include "hone-schedule.h"
 #include "hone-tensor.h"
