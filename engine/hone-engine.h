@@ -11,3 +11,4 @@
 #include "hone-rng.h"
 #include "hone-schedule.h"
 #include "hone-tensor.h"
+#include "hone-train-step.h"
