@@ -55,6 +55,8 @@ struct _HoneGraph
 
   /* plan */
   gboolean planned;
+  int planned_values;   /* sizes of the per-value and per-node plan arrays */
+  int planned_nodes;
   gboolean plan_backward;
   gboolean plan_dirty;
   int max_batch;
@@ -225,7 +227,7 @@ hone_graph_new (void)
 static void
 plan_clear (HoneGraph *g)
 {
-  int nv = g->values->len, nn = g->nodes->len;
+  int nv = g->planned_values, nn = g->planned_nodes;
   if (g->rt)
     for (int i = 0; i < nv; i++)
       g_aligned_free (g->rt[i].grad);
@@ -246,6 +248,8 @@ plan_clear (HoneGraph *g)
   g->workspace_size = 0;
   g->act_bytes = 0;
   g->planned = FALSE;
+  g->planned_values = 0;
+  g->planned_nodes = 0;
 }
 
 void
@@ -765,6 +769,8 @@ hone_graph_plan (HoneGraph *g, int max_batch, gboolean backward, GError **error)
 
   plan_clear (g);
   int nv = g->values->len, nn = g->nodes->len;
+  g->planned_values = nv;
+  g->planned_nodes = nn;
   g->rt = g_new0 (ValueRuntime, nv);
   g->node_backward = g_new0 (gboolean, nn);
   g->node_saved = g_new0 (gpointer, nn);

@@ -102,6 +102,25 @@ test_buffer_reuse (void)
   g_assert_cmpuint (hone_graph_activation_bytes (g), >=, 20 * 4 * 1000 * sizeof (float));
 }
 
+/* Growing a graph after planning it, then planning again, must work. */
+static void
+test_grow_after_plan (void)
+{
+  g_autoptr (HoneGraph) g = hone_graph_new ();
+  g_autoptr (GError) error = NULL;
+  HoneShape s = HONE_SHAPE (8);
+  int x = hone_graph_add_input (g, "x", &s, &error);
+  int y = hone_graph_relu (g, "r1", x, &error);
+  hone_graph_add_output (g, y);
+  g_assert_true (hone_graph_plan (g, 2, FALSE, &error));
+  int z = hone_graph_relu (g, "r2", y, &error);
+  hone_graph_add_output (g, z);
+  g_assert_nonnull (hone_graph_input_data (g, x));
+  g_assert_true (hone_graph_plan (g, 4, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_true (hone_graph_forward (g, 4, TRUE, &error));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -110,6 +129,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/graph/bad-shape", test_bad_shape);
   g_test_add_func ("/engine/graph/unbatched-node", test_unbatched_node_refused);
   g_test_add_func ("/engine/graph/buffer-reuse", test_buffer_reuse);
+  g_test_add_func ("/engine/graph/grow-after-plan", test_grow_after_plan);
   g_test_add_func ("/engine/relu/forward-backward", test_relu_forward_backward);
   g_test_add_func ("/engine/relu/gradcheck", test_relu_gradcheck);
   return g_test_run ();
