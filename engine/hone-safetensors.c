@@ -387,6 +387,28 @@ entry_clear (gpointer p)
   g_free (e->dims);
 }
 
+/* Text from a file, fit for a message: control characters (which a hostile
+ * name could send to a terminal) shown as '?', and at most about max bytes.
+ * s is valid UTF-8. */
+static char *
+tidy_text (const char *s, gsize max)
+{
+  GString *out = g_string_sized_new (MIN (strlen (s), max) + 4);
+  const char *p = s;
+  while (*p && out->len < max)
+    {
+      const char *next = g_utf8_next_char (p);
+      if ((guchar) *p < 0x20 || *p == 0x7f)
+        g_string_append_c (out, '?');
+      else
+        g_string_append_len (out, p, next - p);
+      p = next;
+    }
+  if (*p)
+    g_string_append (out, "\xe2\x80\xa6");   /* U+2026 HORIZONTAL ELLIPSIS */
+  return g_string_free (out, FALSE);
+}
+
 static void set_format_error (GError **error, const char *file, const char *format, ...) G_GNUC_PRINTF (3, 4);
 
 static void
@@ -394,8 +416,9 @@ set_format_error (GError **error, const char *file, const char *format, ...)
 {
   va_list args;
   va_start (args, format);
-  g_autofree char *msg = g_strdup_vprintf (format, args);
+  g_autofree char *raw = g_strdup_vprintf (format, args);
   va_end (args);
+  g_autofree char *msg = tidy_text (raw, 1024);
   g_set_error (error, HONE_ERROR, HONE_ERROR_FORMAT,
                "'%s' is not a valid safetensors file: %s", file, msg);
 }
@@ -901,9 +924,10 @@ hone_safetensors_tensor_shape (const HoneSafetensors *st, int i, HoneShape *shap
   const HoneSafetensorsTensor *t = &st->tensors[i];
   if (t->rank > HONE_MAX_RANK)
     {
+      g_autofree char *name = tidy_text (t->name, 200);
       g_set_error (error, HONE_ERROR, HONE_ERROR_UNSUPPORTED,
                    "tensor '%s' in '%s' has %d dimensions; Hone handles at most %d",
-                   t->name, st->display_name, t->rank, HONE_MAX_RANK);
+                   name, st->display_name, t->rank, HONE_MAX_RANK);
       return FALSE;
     }
   *shape = hone_shape_make (t->rank, t->dims);
@@ -971,8 +995,9 @@ static void
 set_dtype_error (GError **error, const HoneSafetensors *st, const HoneSafetensorsTensor *t,
                  const char *wanted)
 {
+  g_autofree char *name = tidy_text (t->name, 200);
   g_set_error (error, HONE_ERROR, HONE_ERROR_UNSUPPORTED,
-               "tensor '%s' in '%s' has dtype %s; expected %s", t->name, st->display_name,
+               "tensor '%s' in '%s' has dtype %s; expected %s", name, st->display_name,
                hone_dtype_name (t->dtype), wanted);
 }
 
@@ -1506,13 +1531,14 @@ hone_graph_load_tensors (HoneGraph *g, const HoneSafetensors *st, HoneLoadFlags 
           if (t->rank != 0 || !dtype_is_integer (t->dtype))
             {
               g_autofree char *got = shape_string (t->dims, t->rank);
+              g_autofree char *name = tidy_text (t->name, 200);
               g_ptr_array_add (wrong_shape, g_strdup_printf ("%s (model: an integer scalar, file "
-                                                             "%s %s)", t->name,
+                                                             "%s %s)", name,
                                                              hone_dtype_name (t->dtype), got));
             }
           continue;
         }
-      g_ptr_array_add (unexpected, g_strdup (t->name));
+      g_ptr_array_add (unexpected, tidy_text (t->name, 200));
     }
   g_free (used);
 

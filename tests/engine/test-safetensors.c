@@ -491,6 +491,31 @@ test_hostile (void)
   expect_bad ("overlong UTF-8", make_file_str ("{\"\xc0\xaf\":{}}", 0), "UTF-8");
   expect_bad ("NUL byte", make_file (4, "{}\0 ", 4, 0), "NUL byte");
 
+  /* names that would reach a terminal or fill a screen are tidied */
+  for (int round = 0; round < 2; round++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GString) h = g_string_new ("{\"\\u001b[2J\\u0007bell\":");
+      g_string_append (h, round == 0 ? T ("Q8", "[1]", "[0,1]") : T ("U8", "[1]", "[0,1]"));
+      g_string_append (h, ",\"");
+      for (int i = 0; i < 100000; i++)
+        g_string_append (h, "\xe4\xb8\xad");
+      g_string_append (h, "\":" T ("Q9", "[1]", "[1,2]") "}");
+      g_autoptr (GByteArray) f = make_file_str (h->str, 2);
+      g_autoptr (HoneSafetensors) st = hone_safetensors_open_bytes (f->data, f->len, "t", &error);
+      g_assert_error (error, HONE_ERROR, HONE_ERROR_FORMAT);
+      g_assert_true (g_utf8_validate (error->message, -1, NULL));
+      for (const char *p = error->message; *p; p++)
+        g_assert_cmpint ((guchar) *p, >=, 0x20);
+      if (round == 0)
+        g_assert_nonnull (strstr (error->message, "tensor '?[2J?bell' has the unknown dtype 'Q8'"));
+      else
+        {
+          g_assert_cmpuint (strlen (error->message), <, 1200);
+          g_assert_true (g_str_has_suffix (error->message, "\xe4\xb8\xad\xe2\x80\xa6"));
+        }
+    }
+
   /* nesting deep enough to overflow a recursive parser's stack */
   gsize depth = 1000000;
   g_autofree char *deep = g_malloc (2 * depth + 1);
