@@ -27,6 +27,7 @@ hone_op_flops_per_output (const HoneNode *node, const HoneShape *in, const HoneS
 
 const HoneOpClass *const hone_op_classes[] = {
   &hone_op_conv,
+  &hone_op_batch_norm,
   &hone_op_relu,
   NULL,
 };
