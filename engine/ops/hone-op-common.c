@@ -29,6 +29,9 @@ const HoneOpClass *const hone_op_classes[] = {
   &hone_op_conv,
   &hone_op_batch_norm,
   &hone_op_relu,
+  &hone_op_max_pool,
+  &hone_op_avg_pool,
+  &hone_op_global_avg_pool,
   NULL,
 };
 
