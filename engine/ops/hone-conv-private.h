@@ -9,6 +9,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <string.h>
 
 #include <glib.h>
 
@@ -193,6 +194,34 @@ hone_pool_infer_shape (const HoneNode *node, const HoneShape *in, HoneShape *out
  * sum. */
 
 #define HONE_VEC_BLOCK 16
+#define HONE_VEC_TAIL 4
+
+/* Four floats as one GNU C vector (an SSE register on baseline x86-64,
+ * a NEON one on arm64), for kernels that must keep a block of accumulators
+ * in registers across a run-time loop, which the auto-vectoriser does not
+ * manage.  Loads and stores go through memcpy, so pointers need no
+ * alignment. */
+typedef float HoneF4 __attribute__ ((vector_size (16)));
+
+static inline HoneF4
+hone_f4_load (const float *p)
+{
+  HoneF4 v;
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+static inline void
+hone_f4_store (float *p, HoneF4 v)
+{
+  memcpy (p, &v, sizeof v);
+}
+
+static inline HoneF4
+hone_f4_splat (float x)
+{
+  return (HoneF4) { x, x, x, x };
+}
 
 /* y[i] += a x[i] */
 static inline void
@@ -201,6 +230,9 @@ hone_vec_axpy (float *restrict y, const float *restrict x, float a, int64_t n)
   int64_t i = 0;
   for (; i + HONE_VEC_BLOCK <= n; i += HONE_VEC_BLOCK)
     for (int l = 0; l < HONE_VEC_BLOCK; l++)
+      y[i + l] += a * x[i + l];
+  for (; i + HONE_VEC_TAIL <= n; i += HONE_VEC_TAIL)
+    for (int l = 0; l < HONE_VEC_TAIL; l++)
       y[i + l] += a * x[i + l];
   for (; i < n; i++)
     y[i] += a * x[i];
@@ -214,6 +246,9 @@ hone_vec_add (float *restrict y, const float *restrict x, int64_t n)
   for (; i + HONE_VEC_BLOCK <= n; i += HONE_VEC_BLOCK)
     for (int l = 0; l < HONE_VEC_BLOCK; l++)
       y[i + l] += x[i + l];
+  for (; i + HONE_VEC_TAIL <= n; i += HONE_VEC_TAIL)
+    for (int l = 0; l < HONE_VEC_TAIL; l++)
+      y[i + l] += x[i + l];
   for (; i < n; i++)
     y[i] += x[i];
 }
@@ -225,6 +260,9 @@ hone_vec_affine (float *restrict y, const float *restrict x, float a, float b, i
   int64_t i = 0;
   for (; i + HONE_VEC_BLOCK <= n; i += HONE_VEC_BLOCK)
     for (int l = 0; l < HONE_VEC_BLOCK; l++)
+      y[i + l] = a * x[i + l] + b;
+  for (; i + HONE_VEC_TAIL <= n; i += HONE_VEC_TAIL)
+    for (int l = 0; l < HONE_VEC_TAIL; l++)
       y[i + l] = a * x[i + l] + b;
   for (; i < n; i++)
     y[i] = a * x[i] + b;
@@ -238,6 +276,9 @@ hone_vec_fill (float *restrict y, float b, int64_t n)
   for (; i + HONE_VEC_BLOCK <= n; i += HONE_VEC_BLOCK)
     for (int l = 0; l < HONE_VEC_BLOCK; l++)
       y[i + l] = b;
+  for (; i + HONE_VEC_TAIL <= n; i += HONE_VEC_TAIL)
+    for (int l = 0; l < HONE_VEC_TAIL; l++)
+      y[i + l] = b;
   for (; i < n; i++)
     y[i] = b;
 }
@@ -249,6 +290,9 @@ hone_vec_add_scalar (float *restrict y, float b, int64_t n)
   int64_t i = 0;
   for (; i + HONE_VEC_BLOCK <= n; i += HONE_VEC_BLOCK)
     for (int l = 0; l < HONE_VEC_BLOCK; l++)
+      y[i + l] += b;
+  for (; i + HONE_VEC_TAIL <= n; i += HONE_VEC_TAIL)
+    for (int l = 0; l < HONE_VEC_TAIL; l++)
       y[i + l] += b;
   for (; i < n; i++)
     y[i] += b;
@@ -262,6 +306,9 @@ hone_vec_sum (const float *restrict x, int64_t n)
   int64_t i = 0;
   for (; i + HONE_VEC_BLOCK <= n; i += HONE_VEC_BLOCK)
     for (int l = 0; l < HONE_VEC_BLOCK; l++)
+      acc[l] += x[i + l];
+  for (; i + HONE_VEC_TAIL <= n; i += HONE_VEC_TAIL)
+    for (int l = 0; l < HONE_VEC_TAIL; l++)
       acc[l] += x[i + l];
   float s = 0.0f;
   for (; i < n; i++)
@@ -279,6 +326,9 @@ hone_vec_dot (const float *restrict x, const float *restrict y, int64_t n)
   int64_t i = 0;
   for (; i + HONE_VEC_BLOCK <= n; i += HONE_VEC_BLOCK)
     for (int l = 0; l < HONE_VEC_BLOCK; l++)
+      acc[l] += x[i + l] * y[i + l];
+  for (; i + HONE_VEC_TAIL <= n; i += HONE_VEC_TAIL)
+    for (int l = 0; l < HONE_VEC_TAIL; l++)
       acc[l] += x[i + l] * y[i + l];
   float s = 0.0f;
   for (; i < n; i++)

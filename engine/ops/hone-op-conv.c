@@ -34,10 +34,12 @@
 #include "ops/hone-conv-private.h"
 #include "ops/hone-op-private.h"
 
-/* Upper bound on the im2col workspace (columns plus staging), in floats.
- * Chunks this size keep the columns in the last-level cache on a desktop
- * CPU while giving OpenBLAS GEMMs with thousands of columns. */
-#define CONV_WORKSPACE_FLOATS ((int64_t) 4 * 1024 * 1024)
+/* Upper bound on the im2col workspace (columns plus staging), in floats:
+ * 4 MB.  Measured on 3x3 convolutions from 28x28 to 4x4 planes: chunks
+ * this small keep columns and staging in L2/L3 and were as fast as or
+ * faster than 16-64 MB ones with one and two threads, while OpenBLAS
+ * still gets GEMMs of a few thousand columns. */
+#define CONV_WORKSPACE_FLOATS ((int64_t) 1024 * 1024)
 
 /* The pointwise path runs one GEMM per sample; below this many output
  * pixels per plane the GEMMs get too thin and the im2col path (a cheap
@@ -252,15 +254,39 @@ typedef struct
   float *col;               /* (C kH kW, n Ho Wo) */
   const float *x;           /* (n, C, H, W) */
   float *dx;                /* (n, C, H, W), col2im only */
-  const float *dcol;        /* (C kH kW, n Ho Wo), col2im only */
+  float *dcol;              /* (C kH kW, n Ho Wo), col2im only; clobbered */
 } ColArgs;
+
+/* Whether consecutive output rows of a tap read consecutive input rows,
+ * so that a whole tap is one block in both (stride 1, Wo == W: the usual
+ * "same" convolution).  Its edge columns then hold wrapped-around
+ * neighbours, which the block paths overwrite or drop. */
+static gboolean
+conv_rows_contiguous (const ConvGeom *g)
+{
+  return g->ah.stride == 1 && g->aw.stride == 1 && g->Wo == g->W;
+}
+
+/* Zeroes columns [0, ow0) and [ow1, Wo) of rows (Wo wide): a few columns
+ * down many rows, so column by column. */
+static inline void
+conv_zero_edge_columns (float *restrict d, int64_t rows, int64_t Wo, int64_t ow0, int64_t ow1)
+{
+  for (int64_t ow = 0; ow < MIN (ow0, Wo); ow++)
+    for (int64_t r = 0; r < rows; r++)
+      d[r * Wo + ow] = 0.0f;
+  for (int64_t ow = MAX (ow0, ow1); ow < Wo; ow++)
+    for (int64_t r = 0; r < rows; r++)
+      d[r * Wo + ow] = 0.0f;
+}
 
 /* Fills the columns of one (sample, channel) plane: kH kW rows of Ho Wo. */
 static void
 im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const ConvGeom *g)
 {
   const HoneWindowAxis *ah = &g->ah, *aw = &g->aw;
-  int64_t Ho = g->Ho, Wo = g->Wo, W = g->W, sw = aw->stride;
+  int64_t Ho = g->Ho, Wo = g->Wo, W = g->W, HW = g->H * W, sw = aw->stride;
+  gboolean block = conv_rows_contiguous (g);
 
   for (int64_t i = 0; i < g->kH; i++)
     {
@@ -274,21 +300,34 @@ im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const C
           int64_t off = j * aw->dilation - aw->pad_begin;
 
           memset (row, 0, (gsize) (oh0 * Wo) * sizeof (float));
-          for (int64_t oh = oh0; oh < oh1; oh++)
+          if (block && oh1 > oh0)
             {
-              float *restrict d = row + oh * Wo;
-              /* input index of output column 0 (may be in the padding) */
-              int64_t base = (oh * ah->stride - ah->pad_begin + i * ah->dilation) * W + off;
-              for (int64_t ow = 0; ow < ow0; ow++)
-                d[ow] = 0.0f;
-              if (sw == 1)
-                memcpy (d + ow0, xp + base + ow0, (gsize) (ow1 - ow0) * sizeof (float));
-              else
-                for (int64_t ow = ow0; ow < ow1; ow++)
-                  d[ow] = xp[base + ow * sw];
-              for (int64_t ow = ow1; ow < Wo; ow++)
-                d[ow] = 0.0f;
+              /* Rows oh0..oh1 of the tap are x[src0 ...] in one piece;
+               * copy what lies inside the plane, then zero the columns
+               * that fall in the padding. */
+              float *restrict d = row + oh0 * Wo;
+              int64_t len = (oh1 - oh0) * Wo;
+              int64_t src0 = (oh0 - ah->pad_begin + i * ah->dilation) * W + off;
+              int64_t lo = MAX (src0, 0), hi = MIN (src0 + len, HW);
+              memcpy (d + (lo - src0), xp + lo, (gsize) (hi - lo) * sizeof (float));
+              conv_zero_edge_columns (d, oh1 - oh0, Wo, ow0, ow1);
             }
+          else
+            for (int64_t oh = oh0; oh < oh1; oh++)
+              {
+                float *restrict d = row + oh * Wo;
+                /* input index of output column 0 (may be in the padding) */
+                int64_t base = (oh * ah->stride - ah->pad_begin + i * ah->dilation) * W + off;
+                for (int64_t ow = 0; ow < ow0; ow++)
+                  d[ow] = 0.0f;
+                if (sw == 1)
+                  memcpy (d + ow0, xp + base + ow0, (gsize) (ow1 - ow0) * sizeof (float));
+                else
+                  for (int64_t ow = ow0; ow < ow1; ow++)
+                    d[ow] = xp[base + ow * sw];
+                for (int64_t ow = ow1; ow < Wo; ow++)
+                  d[ow] = 0.0f;
+              }
           memset (row + oh1 * Wo, 0, (gsize) ((Ho - oh1) * Wo) * sizeof (float));
         }
     }
@@ -315,12 +354,15 @@ im2col (float *col, const float *x, const ConvGeom *g, int64_t n)
   hone_parallel_for (g->C * n, 4, im2col_task, &a);
 }
 
-/* Adds the columns of one (sample, channel) plane back into the image. */
+/* Adds the columns of one (sample, channel) plane back into the image.
+ * The block path zeroes the padding entries of col first (it is scratch),
+ * so that one add per tap puts nothing where they wrap to. */
 static void
-col2im_plane (float *restrict dxp, const float *restrict col, int64_t ld, const ConvGeom *g)
+col2im_plane (float *restrict dxp, float *restrict col, int64_t ld, const ConvGeom *g)
 {
   const HoneWindowAxis *ah = &g->ah, *aw = &g->aw;
-  int64_t Ho = g->Ho, Wo = g->Wo, W = g->W, sw = aw->stride;
+  int64_t Ho = g->Ho, Wo = g->Wo, W = g->W, HW = g->H * W, sw = aw->stride;
+  gboolean block = conv_rows_contiguous (g);
 
   for (int64_t i = 0; i < g->kH; i++)
     {
@@ -328,10 +370,21 @@ col2im_plane (float *restrict dxp, const float *restrict col, int64_t ld, const 
       hone_window_outputs_for_tap (ah, i, Ho, &oh0, &oh1);
       for (int64_t j = 0; j < g->kW; j++)
         {
-          const float *restrict row = col + (i * g->kW + j) * ld;
+          float *restrict row = col + (i * g->kW + j) * ld;
           int64_t ow0, ow1;
           hone_window_outputs_for_tap (aw, j, Wo, &ow0, &ow1);
           int64_t off = j * aw->dilation - aw->pad_begin;
+          if (block && oh1 > oh0)
+            {
+              float *restrict s = row + oh0 * Wo;
+              int64_t len = (oh1 - oh0) * Wo;
+              int64_t src0 = (oh0 - ah->pad_begin + i * ah->dilation) * W + off;
+              int64_t lo = MAX (src0, 0), hi = MIN (src0 + len, HW);
+              conv_zero_edge_columns (s, oh1 - oh0, Wo, ow0, ow1);
+              if (hi > lo)
+                hone_vec_add (dxp + lo, s + (lo - src0), hi - lo);
+              continue;
+            }
           for (int64_t oh = oh0; oh < oh1; oh++)
             {
               const float *restrict s = row + oh * Wo;
@@ -362,9 +415,9 @@ col2im_task (int64_t begin, int64_t end, gpointer data)
     }
 }
 
-/* dx (n, C, H, W) += col2im (dcol (C kH kW, n Ho Wo)) */
+/* dx (n, C, H, W) += col2im (dcol (C kH kW, n Ho Wo)); dcol is clobbered */
 static void
-col2im_add (float *dx, const float *dcol, const ConvGeom *g, int64_t n)
+col2im_add (float *dx, float *dcol, const ConvGeom *g, int64_t n)
 {
   ColArgs a = { .g = g, .n = n, .dx = dx, .dcol = dcol };
   hone_parallel_for (g->C * n, 4, col2im_task, &a);
@@ -453,6 +506,7 @@ im2col_forward (float *y, const float *x, const float *w, const float *b,
                 const ConvGeom *g, int64_t batch, float *ws, gsize ws_size)
 {
   int64_t HWo = g->Ho * g->Wo, nc = conv_chunk (g, batch, ws_size);
+  g_assert ((gsize) (nc * conv_floats_per_sample (g)) * sizeof (float) <= ws_size);
   float *col = ws;                                       /* (C kH kW, nc Ho Wo) */
   float *stage = ws + g->C * g->kH * g->kW * nc * HWo;   /* (M, nc Ho Wo) */
 
@@ -488,6 +542,7 @@ im2col_backward (float *dx, float *dw, const float *dy, const float *x, const fl
                  const ConvGeom *g, int64_t batch, float *ws, gsize ws_size)
 {
   int64_t HWo = g->Ho * g->Wo, nc = conv_chunk (g, batch, ws_size);
+  g_assert ((gsize) (nc * conv_floats_per_sample (g)) * sizeof (float) <= ws_size);
   float *col = ws;                                       /* (C kH kW, nc Ho Wo) */
   float *stage = ws + g->C * g->kH * g->kW * nc * HWo;   /* (M, nc Ho Wo) */
 
@@ -570,12 +625,27 @@ pointwise_backward (float *dx, float *dw, const float *dy, const float *x, const
       }
 }
 
-/* ---- depthwise path ------------------------------------------------------ */
+/* ---- depthwise path ------------------------------------------------------
+ *
+ * One input channel per group: output channel m reads input channel
+ * m / mult.  With stride 1 every plane is first copied into a zero-padded
+ * scratch plane of width Wp = W + pl + pr; on that grid each tap is a fixed
+ * shift of the flat plane, so one fused loop computes every output once,
+ * all taps summed in registers, over rows of Wp (the last (kW - 1) dW
+ * columns of each row are spare and dropped).  Backward uses the same
+ * grid: dx is the fused gather of dy against the mirrored shifts, dw one
+ * dot per tap.  Other strides run row by row over the columns each tap
+ * reaches. */
 
 typedef struct
 {
   const ConvGeom *g;
   int64_t mult;             /* output channels per input channel */
+  gboolean padded;          /* stride 1: the padded-grid kernels */
+  int64_t Hp, Wp;           /* padded plane */
+  int64_t margin;           /* (kH - 1) dH Wp + (kW - 1) dW: the largest shift */
+  const int64_t *shift;     /* (kH kW): flat shift of tap (i, j) on the grid */
+  const int64_t *ow0, *ow1; /* (kW): output columns tap j reaches (row path) */
   float *y;                 /* (N, M, Ho, Wo) */
   float *dx;                /* (N, C, H, W) */
   float *dw;                /* (M, 1, kH, kW) */
@@ -586,121 +656,223 @@ typedef struct
   int64_t batch;
 } DepthwiseArgs;
 
-/* y[ow] += wv * xp[base + ow * sw] for ow in [ow0, ow1) */
-static inline void
-axpy_strided (float *restrict y, const float *restrict xp, int64_t base, float wv,
-              int64_t ow0, int64_t ow1, int64_t sw)
+/* out[o] (+)= bias + sum_t wt[t] in[o + shift[t]] for o in [0, n), each
+ * output computed once with the taps summed in registers: the block loops
+ * are unrolled so that the accumulators stay in vector registers. */
+/* out[o] (+)= bias + sum_t wt[t] in[o + shift[t]] for o in [0, n), each
+ * output computed once, 16 at a time with the taps summed in registers. */
+static void
+dw_fused_taps (float *restrict out, const float *restrict in, const float *restrict wt,
+               const int64_t *restrict shift, int64_t n_taps, float bias, gboolean accumulate,
+               int64_t n)
 {
-  if (sw == 1)
+  int64_t o = 0;
+  for (; o + 16 <= n; o += 16)
     {
-      if (ow1 > ow0)
-        hone_vec_axpy (y + ow0, xp + base + ow0, wv, ow1 - ow0);
+      HoneF4 a0 = hone_f4_splat (bias), a1 = a0, a2 = a0, a3 = a0;
+      if (accumulate)
+        {
+          a0 = hone_f4_load (out + o);
+          a1 = hone_f4_load (out + o + 4);
+          a2 = hone_f4_load (out + o + 8);
+          a3 = hone_f4_load (out + o + 12);
+        }
+      for (int64_t t = 0; t < n_taps; t++)
+        {
+          const float *src = in + o + shift[t];
+          HoneF4 wv = hone_f4_splat (wt[t]);
+          a0 += wv * hone_f4_load (src);
+          a1 += wv * hone_f4_load (src + 4);
+          a2 += wv * hone_f4_load (src + 8);
+          a3 += wv * hone_f4_load (src + 12);
+        }
+      hone_f4_store (out + o, a0);
+      hone_f4_store (out + o + 4, a1);
+      hone_f4_store (out + o + 8, a2);
+      hone_f4_store (out + o + 12, a3);
     }
-  else if (sw == 2)
-    for (int64_t ow = ow0; ow < ow1; ow++)
-      y[ow] += wv * xp[base + 2 * ow];
-  else
-    for (int64_t ow = ow0; ow < ow1; ow++)
-      y[ow] += wv * xp[base + ow * sw];
+  for (; o < n; o++)
+    {
+      float acc = accumulate ? out[o] : bias;
+      for (int64_t t = 0; t < n_taps; t++)
+        acc += wt[t] * in[o + shift[t]];
+      out[o] = acc;
+    }
 }
 
-/* One output plane per task: y[s, m] = b[m] + sum_taps w[m, i, j] x[s, m / mult] */
+/* xp (Hp Wp + margin) <- the (H, W) plane x placed at (pt, pl), zeros around */
+static void
+dw_pad_plane (float *restrict xp, const float *restrict x, const DepthwiseArgs *a)
+{
+  const ConvGeom *g = a->g;
+  int64_t Wp = a->Wp, pt = g->ah.pad_begin, pl = g->aw.pad_begin;
+  memset (xp, 0, (gsize) (pt * Wp) * sizeof (float));
+  for (int64_t h = 0; h < g->H; h++)
+    {
+      float *row = xp + (pt + h) * Wp;
+      for (int64_t k = 0; k < pl; k++)
+        row[k] = 0.0f;
+      memcpy (row + pl, x + h * g->W, (gsize) g->W * sizeof (float));
+      for (int64_t k = pl + g->W; k < Wp; k++)
+        row[k] = 0.0f;
+    }
+  memset (xp + (pt + g->H) * Wp, 0, (gsize) ((a->Hp - pt - g->H) * Wp + a->margin) * sizeof (float));
+}
+
+/* grid (n_rows Wp) <- plane (n_rows, cols), zeros in the spare columns */
+static void
+dw_to_grid (float *restrict grid, const float *restrict plane, int64_t n_rows, int64_t cols, int64_t Wp)
+{
+  for (int64_t r = 0; r < n_rows; r++)
+    {
+      memcpy (grid + r * Wp, plane + r * cols, (gsize) cols * sizeof (float));
+      for (int64_t k = cols; k < Wp; k++)
+        grid[r * Wp + k] = 0.0f;
+    }
+}
+
+/* y[s, m] = b[m] + sum_taps w[m, i, j] x[s, m / mult] shifted, one output
+ * plane per task. */
 static void
 depthwise_forward_task (int64_t begin, int64_t end, gpointer data)
 {
   const DepthwiseArgs *a = data;
   const ConvGeom *g = a->g;
   const HoneWindowAxis *ah = &g->ah, *aw = &g->aw;
-  int64_t Wo = g->Wo, HWo = g->Ho * Wo, W = g->W;
-  int64_t *ow0 = g_newa (int64_t, g->kW), *ow1 = g_newa (int64_t, g->kW);
-  for (int64_t j = 0; j < g->kW; j++)
-    hone_window_outputs_for_tap (aw, j, Wo, &ow0[j], &ow1[j]);
+  int64_t Ho = g->Ho, Wo = g->Wo, HWo = Ho * Wo, W = g->W, kW = g->kW, Wp = a->Wp;
+  float *xp = NULL, *yp = NULL;
+  if (a->padded)
+    {
+      xp = g_new (float, a->Hp * Wp + a->margin);  /* padded input plane */
+      yp = g_new (float, Ho * Wp);                  /* output on the grid */
+    }
 
   for (int64_t t = begin; t < end; t++)
     {
       int64_t s = t / g->M, m = t % g->M, c = m / a->mult;
-      const float *xp = a->x + (s * g->C + c) * g->H * W;
-      const float *wp = a->w + m * g->kH * g->kW;
-      float *yp = a->y + t * HWo;
-      hone_vec_fill (yp, a->b ? a->b[m] : 0.0f, HWo);
-      for (int64_t oh = 0; oh < g->Ho; oh++)
+      const float *xs = a->x + (s * g->C + c) * g->H * W;
+      const float *wp = a->w + m * g->kH * kW;
+      float *ys = a->y + t * HWo;
+      float bm = a->b ? a->b[m] : 0.0f;
+      if (a->padded)
+        {
+          /* The input plane is shared by the mult outputs of a channel. */
+          if (t == begin || m % a->mult == 0)
+            dw_pad_plane (xp, xs, a);
+          dw_fused_taps (yp, xp, wp, a->shift, g->kH * kW, bm, FALSE, Ho * Wp);
+          for (int64_t oh = 0; oh < Ho; oh++)
+            memcpy (ys + oh * Wo, yp + oh * Wp, (gsize) Wo * sizeof (float));
+          continue;
+        }
+      hone_vec_fill (ys, bm, HWo);
+      for (int64_t oh = 0; oh < Ho; oh++)
         {
           int64_t i0, i1;
           hone_window_taps (ah, oh, &i0, &i1);
-          int64_t ih0 = oh * ah->stride - ah->pad_begin;
+          float *restrict yr = ys + oh * Wo;
           for (int64_t i = i0; i < i1; i++)
             {
-              int64_t row = (ih0 + i * ah->dilation) * W;
-              for (int64_t j = 0; j < g->kW; j++)
-                axpy_strided (yp + oh * Wo, xp, row + j * aw->dilation - aw->pad_begin,
-                              wp[i * g->kW + j], ow0[j], ow1[j], aw->stride);
+              int64_t row = (oh * ah->stride - ah->pad_begin + i * ah->dilation) * W;
+              for (int64_t j = 0; j < kW; j++)
+                {
+                  int64_t base = row + j * aw->dilation - aw->pad_begin;
+                  float wv = wp[i * kW + j];
+                  for (int64_t ow = a->ow0[j]; ow < a->ow1[j]; ow++)
+                    yr[ow] += wv * xs[base + ow * aw->stride];
+                }
             }
         }
     }
+  g_free (xp);
+  g_free (yp);
 }
 
-/* One input plane per task: dx[s, c] += sum over its mult output channels
- * and taps of w[m, i, j] dy[s, m], scattered back along the windows. */
+/* dx[s, c] += sum over its mult output channels and the taps of w dy[s, m]
+ * shifted back, one input plane per task. */
 static void
 depthwise_dx_task (int64_t begin, int64_t end, gpointer data)
 {
   const DepthwiseArgs *a = data;
   const ConvGeom *g = a->g;
   const HoneWindowAxis *ah = &g->ah, *aw = &g->aw;
-  int64_t Wo = g->Wo, HWo = g->Ho * Wo, W = g->W, sw = aw->stride;
-  int64_t *ow0 = g_newa (int64_t, g->kW), *ow1 = g_newa (int64_t, g->kW);
-  for (int64_t j = 0; j < g->kW; j++)
-    hone_window_outputs_for_tap (aw, j, Wo, &ow0[j], &ow1[j]);
+  int64_t Ho = g->Ho, Wo = g->Wo, HWo = Ho * Wo, H = g->H, W = g->W, kW = g->kW, kk = g->kH * kW;
+  int64_t Hp = a->Hp, Wp = a->Wp, Z = a->margin;
+  float *dyg = NULL, *dxg = NULL;
+  int64_t *mshift = NULL;
+  if (a->padded)
+    {
+      dyg = g_new0 (float, Hp * Wp + Z);   /* dy on the grid, after Z zeros */
+      dxg = g_new (float, Hp * Wp);        /* dx on the padded grid */
+      mshift = g_new (int64_t, kk);
+      /* The grid forward is y[o] = sum_t w_t x[o + shift_t]; its adjoint is
+       * dx[q] = sum_t w_t dy[q - shift_t] = sum_t w_t dyg[q + Z - shift_t],
+       * reading zeros wherever q - shift_t leaves the output grid or lands
+       * in its spare columns. */
+      for (int64_t k = 0; k < kk; k++)
+        mshift[k] = Z - a->shift[k];
+    }
 
   for (int64_t t = begin; t < end; t++)
     {
       int64_t s = t / g->C, c = t % g->C;
-      float *dxp = a->dx + t * g->H * W;
+      float *dxp = a->dx + t * H * W;
+      if (a->padded)
+        {
+          for (int64_t m = c * a->mult; m < (c + 1) * a->mult; m++)
+            {
+              dw_to_grid (dyg + Z, a->dy + (s * g->M + m) * HWo, Ho, Wo, Wp);
+              dw_fused_taps (dxg, dyg, a->w + m * kk, mshift, kk, 0.0f, m > c * a->mult, Hp * Wp);
+            }
+          int64_t pt = ah->pad_begin, pl = aw->pad_begin;
+          for (int64_t h = 0; h < H; h++)
+            hone_vec_add (dxp + h * W, dxg + (pt + h) * Wp + pl, W);
+          continue;
+        }
       for (int64_t m = c * a->mult; m < (c + 1) * a->mult; m++)
         {
           const float *dyp = a->dy + (s * g->M + m) * HWo;
-          const float *wp = a->w + m * g->kH * g->kW;
-          for (int64_t oh = 0; oh < g->Ho; oh++)
+          const float *wp = a->w + m * kk;
+          for (int64_t oh = 0; oh < Ho; oh++)
             {
               int64_t i0, i1;
               hone_window_taps (ah, oh, &i0, &i1);
-              int64_t ih0 = oh * ah->stride - ah->pad_begin;
               const float *restrict dyr = dyp + oh * Wo;
               for (int64_t i = i0; i < i1; i++)
                 {
-                  int64_t row = (ih0 + i * ah->dilation) * W;
-                  for (int64_t j = 0; j < g->kW; j++)
+                  int64_t row = (oh * ah->stride - ah->pad_begin + i * ah->dilation) * W;
+                  for (int64_t j = 0; j < kW; j++)
                     {
                       int64_t base = row + j * aw->dilation - aw->pad_begin;
-                      float wv = wp[i * g->kW + j];
-                      if (sw == 1)
-                        {
-                          if (ow1[j] > ow0[j])
-                            hone_vec_axpy (dxp + base + ow0[j], dyr + ow0[j], wv, ow1[j] - ow0[j]);
-                        }
-                      else
-                        for (int64_t ow = ow0[j]; ow < ow1[j]; ow++)
-                          dxp[base + ow * sw] += wv * dyr[ow];
+                      float wv = wp[i * kW + j];
+                      for (int64_t ow = a->ow0[j]; ow < a->ow1[j]; ow++)
+                        dxp[base + ow * aw->stride] += wv * dyr[ow];
                     }
                 }
             }
         }
     }
+  g_free (dyg);
+  g_free (dxg);
+  g_free (mshift);
 }
 
-/* One output channel per task: dw[m, i, j] += sum_{s, oh, ow} dy[s, m] x[s, c]
- * over the window positions, and db[m] += sum dy[s, m]. */
+/* dw[m, i, j] += sum_{s, oh, ow} dy[s, m] x[s, m / mult] over the positions
+ * tap (i, j) reaches, one output channel per task. */
 static void
 depthwise_dw_task (int64_t begin, int64_t end, gpointer data)
 {
   const DepthwiseArgs *a = data;
   const ConvGeom *g = a->g;
   const HoneWindowAxis *ah = &g->ah, *aw = &g->aw;
-  int64_t Wo = g->Wo, HWo = g->Ho * Wo, W = g->W, sw = aw->stride, kk = g->kH * g->kW;
-  int64_t *ow0 = g_newa (int64_t, g->kW), *ow1 = g_newa (int64_t, g->kW);
+  int64_t Ho = g->Ho, Wo = g->Wo, HWo = Ho * Wo, W = g->W, kW = g->kW, kk = g->kH * kW;
+  int64_t Wp = a->Wp;
   double *acc = g_newa (double, kk);
-  for (int64_t j = 0; j < g->kW; j++)
-    hone_window_outputs_for_tap (aw, j, Wo, &ow0[j], &ow1[j]);
+  float *xp = NULL, *dyg = NULL;
+  if (a->padded)
+    {
+      xp = g_new (float, a->Hp * Wp + a->margin);
+      dyg = g_new (float, Ho * Wp);
+    }
 
   for (int64_t m = begin; m < end; m++)
     {
@@ -709,30 +881,33 @@ depthwise_dw_task (int64_t begin, int64_t end, gpointer data)
         acc[k] = 0.0;
       for (int64_t s = 0; s < a->batch; s++)
         {
-          const float *xp = a->x + (s * g->C + c) * g->H * W;
+          const float *xs = a->x + (s * g->C + c) * g->H * W;
           const float *dyp = a->dy + (s * g->M + m) * HWo;
-          for (int64_t oh = 0; oh < g->Ho; oh++)
+          if (a->padded)
+            {
+              /* dw_t = sum_o dy[o] x[o + shift_t] on the grid; the spare
+               * columns of dy are zero. */
+              dw_pad_plane (xp, xs, a);
+              dw_to_grid (dyg, dyp, Ho, Wo, Wp);
+              for (int64_t k = 0; k < kk; k++)
+                acc[k] += hone_vec_dot (dyg, xp + a->shift[k], Ho * Wp);
+              continue;
+            }
+          for (int64_t oh = 0; oh < Ho; oh++)
             {
               int64_t i0, i1;
               hone_window_taps (ah, oh, &i0, &i1);
-              int64_t ih0 = oh * ah->stride - ah->pad_begin;
               const float *restrict dyr = dyp + oh * Wo;
               for (int64_t i = i0; i < i1; i++)
                 {
-                  int64_t row = (ih0 + i * ah->dilation) * W;
-                  for (int64_t j = 0; j < g->kW; j++)
+                  int64_t row = (oh * ah->stride - ah->pad_begin + i * ah->dilation) * W;
+                  for (int64_t j = 0; j < kW; j++)
                     {
                       int64_t base = row + j * aw->dilation - aw->pad_begin;
                       float dot = 0.0f;
-                      if (sw == 1)
-                        {
-                          if (ow1[j] > ow0[j])
-                            dot = hone_vec_dot (dyr + ow0[j], xp + base + ow0[j], ow1[j] - ow0[j]);
-                        }
-                      else
-                        for (int64_t ow = ow0[j]; ow < ow1[j]; ow++)
-                          dot += dyr[ow] * xp[base + ow * sw];
-                      acc[i * g->kW + j] += dot;
+                      for (int64_t ow = a->ow0[j]; ow < a->ow1[j]; ow++)
+                        dot += dyr[ow] * xs[base + ow * aw->stride];
+                      acc[i * kW + j] += dot;
                     }
                 }
             }
@@ -741,6 +916,28 @@ depthwise_dw_task (int64_t begin, int64_t end, gpointer data)
       for (int64_t k = 0; k < kk; k++)
         dwp[k] += (float) acc[k];
     }
+  g_free (xp);
+  g_free (dyg);
+}
+
+/* Fills the geometry of the args; the arrays come from the caller. */
+static void
+depthwise_args_init (DepthwiseArgs *a, const ConvGeom *g, int64_t *shift, int64_t *ow0, int64_t *ow1)
+{
+  a->g = g;
+  a->mult = g->M / g->C;
+  a->padded = g->ah.stride == 1 && g->aw.stride == 1;
+  a->Hp = g->H + g->ah.pad_begin + g->ah.pad_end;
+  a->Wp = g->W + g->aw.pad_begin + g->aw.pad_end;
+  a->margin = (g->kH - 1) * g->ah.dilation * a->Wp + (g->kW - 1) * g->aw.dilation;
+  for (int64_t i = 0; i < g->kH; i++)
+    for (int64_t j = 0; j < g->kW; j++)
+      shift[i * g->kW + j] = i * g->ah.dilation * a->Wp + j * g->aw.dilation;
+  for (int64_t j = 0; j < g->kW; j++)
+    hone_window_outputs_for_tap (&g->aw, j, g->Wo, &ow0[j], &ow1[j]);
+  a->shift = shift;
+  a->ow0 = ow0;
+  a->ow1 = ow1;
 }
 
 /* ---- forward / backward ------------------------------------------------- */
@@ -760,9 +957,10 @@ conv_forward (const HoneOpCtx *ctx)
     {
     case CONV_DEPTHWISE:
       {
-        DepthwiseArgs a = { .g = &g, .mult = g.M / g.C, .y = y, .x = x, .w = w, .b = b,
-                            .batch = batch };
-        hone_parallel_for (batch * g.M, MAX (1, 2048 / (g.Ho * g.Wo * g.kH * g.kW)),
+        DepthwiseArgs a = { .y = y, .x = x, .w = w, .b = b, .batch = batch };
+        depthwise_args_init (&a, &g, g_newa (int64_t, g.kH * g.kW), g_newa (int64_t, g.kW),
+                             g_newa (int64_t, g.kW));
+        hone_parallel_for (batch * g.M, MAX (1, 8192 / (g.Ho * g.Wo * g.kH * g.kW)),
                            depthwise_forward_task, &a);
       }
       break;
@@ -798,14 +996,15 @@ conv_backward (const HoneOpCtx *ctx)
     {
     case CONV_DEPTHWISE:
       {
-        DepthwiseArgs a = { .g = &g, .mult = g.M / g.C, .dx = dx, .dw = dw, .x = x, .w = w,
-                            .dy = dy, .batch = batch };
+        DepthwiseArgs a = { .dx = dx, .dw = dw, .x = x, .w = w, .dy = dy, .batch = batch };
+        depthwise_args_init (&a, &g, g_newa (int64_t, g.kH * g.kW), g_newa (int64_t, g.kW),
+                             g_newa (int64_t, g.kW));
         int64_t plane_work = MAX (1, g.Ho * g.Wo * g.kH * g.kW);
         if (dx)
-          hone_parallel_for (batch * g.C, MAX (1, 2048 / (plane_work * a.mult)),
+          hone_parallel_for (batch * g.C, MAX (1, 8192 / (plane_work * a.mult)),
                              depthwise_dx_task, &a);
         if (dw)
-          hone_parallel_for (g.M, MAX (1, 2048 / (plane_work * batch)), depthwise_dw_task, &a);
+          hone_parallel_for (g.M, MAX (1, 8192 / (plane_work * batch)), depthwise_dw_task, &a);
       }
       break;
     case CONV_POINTWISE:

@@ -243,6 +243,10 @@ static const ConvCase small_cases[] = {
   { "depthwise-stride-2", 2, 3, 7, 6, 3, 3, 3, {2, 2}, {1, 0, 1, 2}, {1, 1}, 3, FALSE },
   { "depthwise-dilated",  2, 3, 7, 7, 3, 3, 3, {1, 2}, {2, 1, 2, 1}, {2, 2}, 3, TRUE },
   { "channel-multiplier", 2, 3, 5, 5, 6, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 3, TRUE },
+  { "depthwise-flat-dil", 2, 3, 7, 7, 3, 3, 3, {1, 1}, {2, 2, 2, 2}, {2, 2}, 3, TRUE },
+  { "depthwise-flat-asym",2, 3, 6, 5, 6, 3, 3, {1, 1}, {0, 1, 2, 1}, {1, 1}, 3, FALSE },
+  { "depthwise-5x5",      2, 2, 6, 6, 2, 5, 5, {1, 1}, {2, 2, 2, 2}, {1, 1}, 2, TRUE },
+  { "depthwise-tiny",     2, 2, 2, 3, 4, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 2, TRUE },
   { "multiplier-stride-3",2, 2, 8, 7, 6, 3, 2, {3, 2}, {1, 1, 0, 1}, {1, 1}, 2, TRUE },
   { "one-input-channel",  2, 1, 6, 6, 4, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, TRUE },
   { "pointwise",          2, 3, 16, 16, 4, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1, TRUE },
@@ -254,18 +258,34 @@ static const ConvCase small_cases[] = {
   { "batch-1",            1, 3, 5, 5, 4, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, TRUE },
 };
 
-/* Bigger cases for the naive comparison only: several im2col chunks, a
+/* Bigger cases for the naive comparison only: several im2col chunks of
+ * several samples (2 x 8, and 5 + 5 + 3 with the 4 MB workspace bound), a
  * chunk of one sample (the GEMM writes NCHW directly), ResNet-like shapes. */
 static const ConvCase big_cases[] = {
-  { "several-chunks",     8, 16, 64, 64, 16, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, TRUE },
+  { "several-chunks",     16, 32, 16, 16, 32, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, TRUE },
+  { "uneven-chunks",      13, 32, 24, 24, 32, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, FALSE },
   { "chunk-of-one",       2, 64, 96, 96, 8, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, TRUE },
   { "stem-7x7",           2, 3, 32, 32, 8, 7, 7, {2, 2}, {3, 3, 3, 3}, {1, 1}, 1, FALSE },
   { "resnet-3x3",         4, 32, 8, 8, 32, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, FALSE },
   { "resnet-downsample",  4, 16, 8, 8, 32, 1, 1, {2, 2}, {0, 0, 0, 0}, {1, 1}, 1, FALSE },
   { "pointwise-big",      3, 24, 20, 20, 16, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1, TRUE },
   { "depthwise-big",      3, 24, 20, 20, 24, 3, 3, {2, 2}, {1, 1, 1, 1}, {1, 1}, 24, TRUE },
+  { "depthwise-flat-big", 3, 24, 20, 19, 48, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 24, TRUE },
+  { "one-channel-big",    4, 1, 28, 28, 32, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, FALSE },
   { "groups-4-big",       3, 16, 12, 12, 32, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 4, TRUE },
 };
+
+static const ConvCase *
+find_case (const char *name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (small_cases); i++)
+    if (g_str_equal (small_cases[i].name, name))
+      return &small_cases[i];
+  for (gsize i = 0; i < G_N_ELEMENTS (big_cases); i++)
+    if (g_str_equal (big_cases[i].name, name))
+      return &big_cases[i];
+  g_assert_not_reached ();
+}
 
 static void
 test_forward_backward_naive (gconstpointer data)
@@ -295,7 +315,7 @@ test_threads (void)
 static void
 test_frozen (void)
 {
-  const ConvCase *c = &small_cases[3];
+  const ConvCase *c = find_case ("stride-2");
   g_autoptr (GError) error = NULL;
   ConvGraph cg = conv_graph_new (c, 23);
   hone_graph_set_trainable (cg.g, cg.w, FALSE);
@@ -338,7 +358,7 @@ test_accumulate (void)
   g_autoptr (GError) error = NULL;
   /* Backward runs them last to first: each but the basic one adds onto
    * a gradient that is already there. */
-  ConvCase k[3] = { small_cases[18], small_cases[12], small_cases[0] };  /* pointwise, depthwise, basic */
+  ConvCase k[3] = { *find_case ("pointwise"), *find_case ("depthwise"), *find_case ("basic") };  /* pointwise, depthwise, basic */
   int w[3], y[3];
   HoneShape xs = HONE_SHAPE (4, 16, 16);
   int x = hone_graph_add_input (g, "x", &xs, &error);
@@ -393,7 +413,7 @@ test_accumulate (void)
 static void
 test_smaller_batch (void)
 {
-  ConvCase c = big_cases[0];
+  ConvCase c = *find_case ("several-chunks");
   g_autoptr (GError) error = NULL;
   ConvGraph cg = conv_graph_new (&c, 37);
   c.N = 5;
@@ -413,7 +433,7 @@ static void
 test_flops (void)
 {
   g_autoptr (GError) error = NULL;
-  ConvGraph cg = conv_graph_new (&small_cases[0], 1);
+  ConvGraph cg = conv_graph_new (find_case ("basic"), 1);
   /* 4 x 5 x 5 outputs, each 3 x 3 x 3 multiply-adds and a bias */
   g_assert_cmpfloat (hone_graph_flops (cg.g), ==, 100.0 * (2 * 27 + 1));
   hone_graph_free (cg.g);
@@ -443,34 +463,34 @@ expect_error (const ConvCase *c, int bias_len, int w_cin, int code, const char *
 static void
 test_errors (void)
 {
-  ConvCase c = small_cases[0];
+  ConvCase c = *find_case ("basic");
   int cin = c.C;
 
   c.group = 2;             /* 3 channels */
   expect_error (&c, 4, 1, HONE_ERROR_SHAPE, "not a positive multiple of group 2");
-  c = small_cases[10];     /* groups-2: C 4, M 6 */
+  c = *find_case ("groups-2");     /* C 4, M 6 */
   expect_error (&c, 6, 4, HONE_ERROR_SHAPE, "expected 2");
   c.M = 5;
   expect_error (&c, 5, 2, HONE_ERROR_SHAPE, "output channels");
-  c = small_cases[0];
+  c = *find_case ("basic");
   c.kH = c.kW = 9;         /* 5 + 2 padding */
   expect_error (&c, 4, cin, HONE_ERROR_SHAPE, "larger than the padded input");
-  c = small_cases[0];
+  c = *find_case ("basic");
   c.dilation[0] = 4;       /* extent 9 */
   expect_error (&c, 4, cin, HONE_ERROR_SHAPE, "larger than the padded input");
-  c = small_cases[0];
+  c = *find_case ("basic");
   c.stride[1] = 0;
   expect_error (&c, 4, cin, HONE_ERROR_ATTRIBUTE, "strides (1, 0)");
-  c = small_cases[0];
+  c = *find_case ("basic");
   c.dilation[0] = 0;
   expect_error (&c, 4, cin, HONE_ERROR_ATTRIBUTE, "dilations (0, 1)");
-  c = small_cases[0];
+  c = *find_case ("basic");
   c.pad[2] = -1;
   expect_error (&c, 4, cin, HONE_ERROR_ATTRIBUTE, "must not be negative");
-  c = small_cases[0];
+  c = *find_case ("basic");
   c.group = 0;
   expect_error (&c, 4, cin, HONE_ERROR_ATTRIBUTE, "group is 0");
-  c = small_cases[0];
+  c = *find_case ("basic");
   expect_error (&c, 3, cin, HONE_ERROR_SHAPE, "bias has shape (3); expected (4)");
 
   /* Wrong ranks. */
