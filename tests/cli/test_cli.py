@@ -146,7 +146,7 @@ def test_predict_matches_torch():
             # a head of the wrong size is refused, naming the tensor
             p = run("predict", "--arch", arch, "--weights", w, "--classes", str(classes + 1),
                     "--input", i, "--output", o, expect=1)
-            assert "weight" in p.stderr and "expected" in p.stderr, p.stderr
+            assert ".weight" in p.stderr and "shape" in p.stderr and w in p.stderr, p.stderr
 
 
 case(test_help)
