@@ -14,3 +14,4 @@
 #include "hone-schedule.h"
 #include "hone-tensor.h"
 #include "hone-train-step.h"
+#include "hone-trainer.h"
