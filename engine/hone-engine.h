@@ -4,7 +4,11 @@
 
 #include "hone-error.h"
 #include "hone-graph.h"
+#include "hone-loss.h"
 #include "hone-ops.h"
+#include "hone-optim.h"
 #include "hone-parallel.h"
 #include "hone-rng.h"
+#include "hone-schedule.h"
 #include "hone-tensor.h"
+#include "hone-train-step.h"
