@@ -7,12 +7,10 @@ each case is: the op and its attributes (ONNX names and conventions, as in engin
 tensors are model inputs, parameters and buffers, whether the forward runs in training mode, and the
 tolerances of the comparison.
 
-Three kinds of case:
+Two kinds of case:
   op    one node of engine/hone-ops.h: its inputs, parameters and buffers, the forward output "y",
         a random upstream gradient "dy", the gradients "grad/NAME" of every input and parameter, and
         for BatchNorm in training the running statistics after the forward, "after/NAME".
-  loss  a batch of logits and labels (or soft targets) through engine/hone-loss.h's definitions:
-        the mean loss "loss" and its gradient "grad/logits".
   net   a small network in training mode under torch state_dict names (cnn-s, a ResNet BasicBlock
         with downsample, MobileNetV2 InvertedResidual blocks): the weights (also alone, as a
         state_dict file that Hone loads strictly by name), "input", "labels", "logits", the
@@ -21,8 +19,9 @@ Three kinds of case:
         step from the same gradients: "sgd/NAME" (SGD, momentum and weight decay) and "adam/NAME".
 
 Everything is float32 on the CPU with one thread and a fixed seed per case (derived from the case's
-name, so adding a case changes no other), so the files are the same on every run. The optimizer
-and schedule parity against torch.optim is not here: tests/engine has it, next to the optimizers.
+name, so adding a case changes no other), so the files are the same on every run. The parity of the
+losses (class weights, label smoothing, soft targets, focal), optimizers and schedules on their own
+is not here: make_optim_fixtures.py and test-optim-parity.c have it.
 
 The safetensors files are written by hand (8-byte little-endian header length, JSON header, data):
 the python safetensors package is not a Debian package.
@@ -38,7 +37,6 @@ import struct
 import sys
 import zlib
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -473,81 +471,6 @@ def shape_cases(fx):
             training=True)
 
 
-# ---- losses --------------------------------------------------------------------------------------
-
-def hone_loss_reference(logits, labels, targets, weights, smoothing, gamma):
-    """The definition in engine/hone-loss.h, written with torch ops:
-        q[n,k] = (1 - s) w_y [k == y] + (s / K) w_k    (hard labels)
-        q[n,k] = w_k ((1 - s) t_k + s / K)             (soft targets)
-        D = sum_n w_{y_n} (hard), N (soft)
-        L = -1/D sum_n sum_k q[n,k] (1 - p[n,k])^gamma log p[n,k]    (gamma None: cross-entropy)
-    Used for focal loss, which PyTorch does not have; the cross-entropy cases use
-    F.cross_entropy itself and check this definition against it."""
-    n, k = logits.shape
-    w = torch.ones(k) if weights is None else weights
-    logp = torch.log_softmax(logits, dim=1)
-    if labels is not None:
-        onehot = F.one_hot(labels, k).float()
-        q = (1 - smoothing) * onehot * w[labels][:, None] + (smoothing / k) * w[None, :]
-        d = w[labels].sum()
-    else:
-        q = w[None, :] * ((1 - smoothing) * targets + smoothing / k)
-        d = torch.tensor(float(n))
-    mod = 1.0 if gamma is None else (1 - logp.exp()) ** gamma
-    return -(q * mod * logp).sum() / d
-
-
-def loss_cases(fx):
-    def loss(name, kind, n=6, k=5, weights=False, smoothing=0.0, soft=False, gamma=None,
-             scale=2.0, rtol=RTOL, atol=ATOL, note=None):
-        g = generator(name)
-        logits = uniform(g, (n, k), -scale, scale)
-        labels = torch.randint(0, k, (n,), generator=g)
-        w = uniform(g, (k,), 0.2, 2.0) if weights else None
-        targets = None
-        if soft:
-            targets = torch.softmax(uniform(g, (n, k), -2, 2), dim=1)
-        z = logits.clone().requires_grad_(True)
-        if kind == "cross_entropy":
-            value = F.cross_entropy(z, targets if soft else labels, weight=w,
-                                    label_smoothing=smoothing)
-            mine = hone_loss_reference(z.detach(), None if soft else labels, targets, w,
-                                       smoothing, None)
-            assert torch.allclose(mine, value.detach(), rtol=1e-5, atol=1e-6), name
-        else:
-            value = hone_loss_reference(z, None if soft else labels, targets, w, smoothing,
-                                        gamma)
-        (dz,) = torch.autograd.grad(value, [z])
-        tensors = {"logits": logits, "loss": value.detach().reshape(())}
-        if soft:
-            tensors["targets"] = targets
-        else:
-            tensors["labels"] = labels
-        if w is not None:
-            tensors["class_weights"] = w
-        tensors["grad/logits"] = dz
-        entry = {"name": name, "kind": "loss", "loss": kind, "label_smoothing": smoothing,
-                 "focal_gamma": gamma if gamma is not None else 0.0,
-                 "class_weights": weights, "soft_targets": soft, "rtol": rtol, "atol": atol}
-        if note:
-            entry["note"] = note
-        fx.add(entry, tensors)
-
-    loss("cross_entropy", "cross_entropy")
-    loss("cross_entropy_class_weights", "cross_entropy", weights=True)
-    loss("cross_entropy_label_smoothing", "cross_entropy", smoothing=0.1)
-    loss("cross_entropy_weights_smoothing", "cross_entropy", weights=True, smoothing=0.2)
-    loss("cross_entropy_soft_targets", "cross_entropy", soft=True)
-    loss("cross_entropy_soft_weights_smoothing", "cross_entropy", soft=True, weights=True,
-         smoothing=0.15)
-    loss("cross_entropy_large_logits", "cross_entropy", n=4, k=10, scale=80.0)
-    loss("cross_entropy_many_classes", "cross_entropy", n=8, k=100, weights=True, smoothing=0.1)
-    loss("focal_gamma2", "focal", gamma=2.0)
-    loss("focal_gamma0_is_cross_entropy", "focal", gamma=0.0, weights=True, smoothing=0.1)
-    loss("focal_gamma1.5_weights_smoothing", "focal", gamma=1.5, weights=True, smoothing=0.1)
-    loss("focal_gamma2_soft_targets", "focal", gamma=2.0, soft=True, weights=True)
-
-
 # ---- whole networks ------------------------------------------------------------------------------
 
 class Head(nn.Module):
@@ -739,7 +662,6 @@ def main():
     gemm_matmul_cases(fx)
     elementwise_cases(fx)
     shape_cases(fx)
-    loss_cases(fx)
     net_cases(fx)
 
     doc = {
