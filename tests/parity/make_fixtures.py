@@ -532,7 +532,7 @@ def randomise_batch_norms(module, g):
 
 
 SGD = {"lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4, "dampening": 0.0, "nesterov": False}
-ADAM = {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False}
+ADAM = {"lr": 1e-2, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False}
 
 
 def net_case(fx, name, arch, config, wrapper, prefix, input_shape, num_classes, batch,
@@ -603,41 +603,34 @@ def net_cases(fx):
     sys.path.insert(0, find_reference_dir())
     from cnn_s import CnnS
 
-    # Tolerances: the nets run the same float32 maths as the op cases, but through several
-    # convolutions whose reductions (up to 64 * 9 products, and BatchNorm sums over the batch
-    # and the image) PyTorch and Hone order differently; rounding differences grow through the
-    # layers and, in the backward pass, through BatchNorm's mean-subtracted sums, so the
-    # parameter gradients get a relative tolerance of 1e-3 (still a hundred times tighter than
-    # any real error, which shows at 1e-1 or more). Adam's first step, lr * g / (|g| + eps), is
-    # lr in size wherever |g| >> eps whatever the gradient's rounding; it gets atol lr / 100.
-    net_tol = {"grad/": {"rtol": 1e-3, "atol": 1e-5}, "adam/": {"rtol": 1e-4, "atol": 1e-5},
-               "sgd/": {"rtol": 1e-4, "atol": 1e-5}}
-
+    # The default tolerances hold for the nets too, with one refinement the C test applies to
+    # Adam: its first step, lr * g / (|g| + eps), turns gradients within rounding of zero into
+    # steps of any size up to lr, so each element is allowed the change in that step that a
+    # gradient within the gradient comparison's tolerance of PyTorch's could make (see
+    # test-parity.c, adam_slack).
     torch.manual_seed(0)
     net_case(fx, "cnn-s", "cnn-s", {"in_channels": 1}, Whole(CnnS(num_classes=10)), "",
-             (1, 28, 28), 10, 4, tolerances=net_tol)
+             (1, 28, 28), 10, 4)
 
     block = torchvision.models.resnet.BasicBlock(
         64, 128, stride=2,
         downsample=nn.Sequential(nn.Conv2d(64, 128, 1, stride=2, bias=False), nn.BatchNorm2d(128)))
     net_case(fx, "resnet_basicblock_downsample", "resnet_basic_block",
              {"inplanes": 64, "planes": 128, "stride": 2, "downsample": True},
-             Head(block, 128, 10, "fc"), "layer2.0.", (64, 8, 8), 10, 4, tolerances=net_tol)
+             Head(block, 128, 10, "fc"), "layer2.0.", (64, 8, 8), 10, 4)
 
     block = torchvision.models.resnet.BasicBlock(64, 64, stride=1)
     net_case(fx, "resnet_basicblock_identity", "resnet_basic_block",
              {"inplanes": 64, "planes": 64, "stride": 1, "downsample": False},
-             Head(block, 64, 10, "fc"), "layer1.0.", (64, 8, 8), 10, 4, tolerances=net_tol)
+             Head(block, 64, 10, "fc"), "layer1.0.", (64, 8, 8), 10, 4)
 
     ir = torchvision.models.mobilenetv2.InvertedResidual
     net_case(fx, "mobilenetv2_inverted_residual_stride1", "mobilenet_v2_inverted_residual",
              {"inp": 24, "oup": 24, "stride": 1, "expand_ratio": 6},
-             Head(ir(24, 24, 1, 6), 24, 10, "classifier.1"), "features.3.", (24, 8, 8), 10, 4,
-             tolerances=net_tol)
+             Head(ir(24, 24, 1, 6), 24, 10, "classifier.1"), "features.3.", (24, 8, 8), 10, 4)
     net_case(fx, "mobilenetv2_inverted_residual_stride2", "mobilenet_v2_inverted_residual",
              {"inp": 24, "oup": 32, "stride": 2, "expand_ratio": 6},
-             Head(ir(24, 32, 2, 6), 32, 10, "classifier.1"), "features.4.", (24, 8, 8), 10, 4,
-             tolerances=net_tol)
+             Head(ir(24, 32, 2, 6), 32, 10, "classifier.1"), "features.4.", (24, 8, 8), 10, 4)
 
 
 # ---- main ----------------------------------------------------------------------------------------
