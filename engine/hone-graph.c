@@ -55,6 +55,8 @@ struct _HoneGraph
 
   /* plan */
   gboolean planned;
+  int planned_values;   /* sizes of the per-value and per-node plan arrays */
+  int planned_nodes;
   gboolean plan_backward;
   gboolean plan_dirty;
   int max_batch;
@@ -225,7 +227,7 @@ hone_graph_new (void)
 static void
 plan_clear (HoneGraph *g)
 {
-  int nv = g->values->len, nn = g->nodes->len;
+  int nv = g->planned_values, nn = g->planned_nodes;
   if (g->rt)
     for (int i = 0; i < nv; i++)
       g_aligned_free (g->rt[i].grad);
@@ -246,6 +248,8 @@ plan_clear (HoneGraph *g)
   g->workspace_size = 0;
   g->act_bytes = 0;
   g->planned = FALSE;
+  g->planned_values = 0;
+  g->planned_nodes = 0;
 }
 
 void
@@ -424,8 +428,12 @@ full_shape (const HoneValue *v, int batch)
 }
 
 /* Inference at construction uses batch 2, so that a node that mixes the
- * batch with other dimensions is caught here rather than at run time. */
+ * batch with other dimensions is caught here rather than at run time, and
+ * again at batch 3, so that a node whose shapes only fit at batch 2 (a
+ * parameter whose first dimension happens to be 2, broadcast against the
+ * batch) is caught too: forward trusts these shapes. */
 #define INFER_BATCH 2
+#define INFER_BATCH_CHECK 3
 
 int
 hone_graph_add_node (HoneGraph *g, const HoneOpClass *op, gpointer attrs, const char *name,
@@ -488,6 +496,35 @@ hone_graph_add_node (HoneGraph *g, const HoneOpClass *op, gpointer attrs, const 
                        "node '%s' (%s): output %d has shape %s at batch %d; the batch "
                        "dimension must stay first and unchanged",
                        name, op->name, o, hone_shape_to_string (s, buf, sizeof buf), INFER_BATCH);
+          node_clear (&node);
+          return -1;
+        }
+    }
+
+  HoneShape check_shapes[HONE_MAX_RANK];
+  memset (check_shapes, 0, sizeof check_shapes);
+  for (int i = 0; i < n_in; i++)
+    in_shapes[i] = full_shape (value_at (g, in[i]), INFER_BATCH_CHECK);
+  if (!op->infer_shape (&node, in_shapes, check_shapes, error))
+    {
+      g_prefix_error (error, "shapes that fit at batch %d do not at batch %d: ",
+                      INFER_BATCH, INFER_BATCH_CHECK);
+      node_clear (&node);
+      return -1;
+    }
+  for (int o = 0; o < n_out; o++)
+    {
+      HoneShape want = out_shapes[o];
+      want.d[0] = INFER_BATCH_CHECK;
+      if (!hone_shape_equal (&check_shapes[o], &want))
+        {
+          char buf[160], buf2[160];
+          g_set_error (error, HONE_ERROR, HONE_ERROR_SHAPE,
+                       "node '%s' (%s): output %d has shape %s at batch %d but %s at batch %d; "
+                       "only the batch dimension may depend on the batch size",
+                       name, op->name, o, hone_shape_to_string (&out_shapes[o], buf, sizeof buf),
+                       INFER_BATCH, hone_shape_to_string (&check_shapes[o], buf2, sizeof buf2),
+                       INFER_BATCH_CHECK);
           node_clear (&node);
           return -1;
         }
@@ -765,6 +802,8 @@ hone_graph_plan (HoneGraph *g, int max_batch, gboolean backward, GError **error)
 
   plan_clear (g);
   int nv = g->values->len, nn = g->nodes->len;
+  g->planned_values = nv;
+  g->planned_nodes = nn;
   g->rt = g_new0 (ValueRuntime, nv);
   g->node_backward = g_new0 (gboolean, nn);
   g->node_saved = g_new0 (gpointer, nn);

@@ -27,6 +27,24 @@ hone_op_flops_per_output (const HoneNode *node, const HoneShape *in, const HoneS
 
 const HoneOpClass *const hone_op_classes[] = {
   &hone_op_relu,
+  &hone_op_clip,
+  &hone_op_sigmoid,
+  &hone_op_hard_sigmoid,
+  &hone_op_silu,
+  &hone_op_hard_swish,
+  &hone_op_gelu,
+  &hone_op_gemm,
+  &hone_op_matmul,
+  &hone_op_add,
+  &hone_op_sub,
+  &hone_op_mul,
+  &hone_op_div,
+  &hone_op_concat,
+  &hone_op_flatten,
+  &hone_op_reshape,
+  &hone_op_transpose,
+  &hone_op_dropout,
+  &hone_op_softmax,
   NULL,
 };
 

@@ -14,7 +14,7 @@ relu_forward (const HoneOpCtx *ctx)
   float *y = ctx->out[0].data;        /* (N, ...) */
   int64_t n = hone_tensor_numel (&ctx->out[0]);
   for (int64_t i = 0; i < n; i++)
-    y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    y[i] = x[i] < 0.0f ? 0.0f : x[i];   /* NaN passes through, as torch.relu */
 }
 
 static void

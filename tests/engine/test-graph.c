@@ -102,6 +102,64 @@ test_buffer_reuse (void)
   g_assert_cmpuint (hone_graph_activation_bytes (g), >=, 20 * 4 * 1000 * sizeof (float));
 }
 
+/* Growing a graph after planning it, then planning again, must work. */
+static void
+test_grow_after_plan (void)
+{
+  g_autoptr (HoneGraph) g = hone_graph_new ();
+  g_autoptr (GError) error = NULL;
+  HoneShape s = HONE_SHAPE (8);
+  int x = hone_graph_add_input (g, "x", &s, &error);
+  int y = hone_graph_relu (g, "r1", x, &error);
+  hone_graph_add_output (g, y);
+  g_assert_true (hone_graph_plan (g, 2, FALSE, &error));
+  int z = hone_graph_relu (g, "r2", y, &error);
+  hone_graph_add_output (g, z);
+  g_assert_nonnull (hone_graph_input_data (g, x));
+  g_assert_true (hone_graph_plan (g, 4, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_true (hone_graph_forward (g, 4, TRUE, &error));
+}
+
+/* An op whose output is (N, N): right at batch 2 by accident, wrong at
+ * every other batch size.  Construction must refuse it. */
+static gboolean
+square_infer_shape (const HoneNode *node, const HoneShape *in, HoneShape *out, GError **error)
+{
+  out[0] = HONE_SHAPE (in[0].d[0], in[0].d[0]);
+  return TRUE;
+}
+
+static const HoneOpClass square_op = {
+  .name = "Square",
+  .infer_shape = square_infer_shape,
+};
+
+static void
+test_batch_dependent_shape_refused (void)
+{
+  g_autoptr (HoneGraph) g = hone_graph_new ();
+  g_autoptr (GError) error = NULL;
+  HoneShape s = HONE_SHAPE (2);
+  int x = hone_graph_add_input (g, "x", &s, &error);
+  g_assert_cmpint (hone_graph_add_node (g, &square_op, NULL, "sq", &x, 1, 1, NULL, &error), ==, -1);
+  g_assert_error (error, HONE_ERROR, HONE_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "'sq'"));
+  g_clear_error (&error);
+
+  /* Add's own inference at batch 3: x (N, 4) + p (2, 4) bypassing the
+   * builder's checks, broadcast only at batch 2. */
+  HoneShape s4 = HONE_SHAPE (4), s24 = HONE_SHAPE (2, 4);
+  int x4 = hone_graph_add_input (g, "x4", &s4, &error);
+  int p = hone_graph_add_param (g, "p", &s24, &error);
+  int in[2] = { x4, p };
+  int id = hone_graph_add_node (g, &hone_op_add, NULL, "add", in, 2, 1, NULL, &error);
+  g_assert_cmpint (id, ==, -1);
+  g_assert_error (error, HONE_ERROR, HONE_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "'add'"));
+  g_assert_nonnull (strstr (error->message, "batch 3"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -110,6 +168,8 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/graph/bad-shape", test_bad_shape);
   g_test_add_func ("/engine/graph/unbatched-node", test_unbatched_node_refused);
   g_test_add_func ("/engine/graph/buffer-reuse", test_buffer_reuse);
+  g_test_add_func ("/engine/graph/grow-after-plan", test_grow_after_plan);
+  g_test_add_func ("/engine/graph/batch-dependent-shape", test_batch_dependent_shape_refused);
   g_test_add_func ("/engine/relu/forward-backward", test_relu_forward_backward);
   g_test_add_func ("/engine/relu/gradcheck", test_relu_gradcheck);
   return g_test_run ();

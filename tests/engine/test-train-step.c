@@ -332,15 +332,15 @@ test_diverged (void)
   g_assert_cmpint (hone_train_step_pending (ts), ==, 0);
   g_assert_cmpfloat (hone_graph_grad (m.g, m.w1)[0], ==, 0.0f);
 
-  /* A NaN input: the ReLU hides it from the loss, not from fc1's weight
-   * gradient, which the update refuses. */
+  /* A NaN input: ReLU passes NaN through (as torch.relu does), so the loss
+   * is not finite and the window is thrown away. */
   fill_batch (&m, 8, 4, labels);
   g_assert_true (hone_train_step_run (ts, 4, labels, NULL, 0.01, NULL, &error));
   fill_batch (&m, 12, 4, labels);
   hone_graph_input_data (m.g, m.x)[5] = NAN;
   g_assert_false (hone_train_step_run (ts, 4, labels, NULL, 0.01, &r, &error));
   g_assert_error (error, HONE_ERROR, HONE_ERROR_DIVERGED);
-  g_assert_nonnull (strstr (error->message, "'fc1.weight'"));
+  g_assert_nonnull (strstr (error->message, "the loss is"));
   g_assert_false (r.updated);
   g_clear_error (&error);
   assert_unchanged (&m, opt, before, n, moments_before, n_moments, 1);

@@ -1,0 +1,79 @@
+/* hone-op-add.c: Add, y = a + b with numpy/ONNX multidirectional
+ * broadcasting (ResNet's residual add, biases).
+ *
+ * Backward needs only dy: each operand's gradient is dy summed over the
+ * dimensions it was broadcast along, so no input is kept.  The builder
+ * refuses operands that would broadcast against the batch dimension. */
+#include "config.h"
+
+#include "hone-ops.h"
+#include "ops/hone-op-broadcast-private.h"
+
+static void
+add_run (const HoneBroadcastRun *run)
+{
+  float *restrict y = run->dst;
+  const float *restrict a = run->a, *restrict b = run->b;
+  const int64_t n = run->n;
+  if (run->as && run->bs)
+    for (int64_t i = 0; i < n; i++)
+      y[i] = a[i] + b[i];
+  else if (run->as)
+    for (int64_t i = 0; i < n; i++)
+      y[i] = a[i] + b[0];
+  else if (run->bs)
+    for (int64_t i = 0; i < n; i++)
+      y[i] = a[0] + b[i];
+  else
+    for (int64_t i = 0; i < n; i++)
+      y[i] = a[0] + b[0];
+}
+
+/* d(a + b)/da = d(a + b)/db = 1 */
+static void
+add_grad_run (const HoneBroadcastRun *run)
+{
+  float *restrict dx = run->dst;
+  const float *restrict dy = run->dy;
+  if (run->ds)
+    for (int64_t i = 0; i < run->n; i++)
+      dx[i] += dy[i];
+  else
+    dx[0] += hone_sum_f32 (dy, run->n);
+}
+
+static void
+add_forward (const HoneOpCtx *ctx)
+{
+  HoneBroadcast bc;
+  hone_broadcast_init (&bc, &ctx->in[0].shape, &ctx->in[1].shape);
+  hone_broadcast_forward (&bc, ctx->out[0].data, ctx->in[0].data, ctx->in[1].data, add_run);
+}
+
+static void
+add_backward (const HoneOpCtx *ctx)
+{
+  HoneBroadcast bc;
+  hone_broadcast_init (&bc, &ctx->in[0].shape, &ctx->in[1].shape);
+  for (int w = 0; w < 2; w++)
+    if (ctx->din[w].data)
+      hone_broadcast_backward (&bc, w, ctx->din[w].data, ctx->dout[0].data, NULL, NULL,
+                               add_grad_run);
+}
+
+const HoneOpClass hone_op_add = {
+  .name = "Add",
+  .infer_shape = hone_op_infer_broadcast,
+  .forward = add_forward,
+  .backward = add_backward,
+  .flops = hone_op_flops_per_output,
+};
+
+int
+hone_graph_add (HoneGraph *g, const char *name, int a, int b, GError **error)
+{
+  int in[2] = { a, b };
+  if (!hone_op_check_broadcast_batch (g, &hone_op_add, name, in, 2, error))
+    return -1;
+  return hone_graph_add_node (g, &hone_op_add, NULL, name, in, 2, 1, NULL, error);
+}

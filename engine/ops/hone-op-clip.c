@@ -1,0 +1,87 @@
+/* hone-op-clip.c: Clip, y = min(max(x, min), max); ReLU6 is Clip 0..6.
+ *
+ * The gradient passes where min < x < max (strictly), as PyTorch's
+ * hardtanh / relu6 backward does (torch.nn.Hardtanh); note torch.clamp
+ * passes at the bounds too, but PyTorch models use Hardtanh and ReLU6.  Since
+ * y is strictly inside (min, max) exactly when x is, backward reads the
+ * output and the input's buffer can be reused.  ONNX Clip takes min and max
+ * as inputs (opset 11+): the importer folds them into the two attributes.
+ * Infinite bounds are allowed (a one-sided clip); NaN bounds and min > max
+ * are refused. */
+#include "config.h"
+
+#include <math.h>
+
+#include "hone-ops.h"
+#include "ops/hone-op-unary-private.h"
+
+typedef struct
+{
+  float min;
+  float max;
+} ClipAttrs;
+
+static gboolean
+clip_infer_shape (const HoneNode *node, const HoneShape *in, HoneShape *out, GError **error)
+{
+  const ClipAttrs *attrs = node->attrs;
+  if (isnan (attrs->min) || isnan (attrs->max) || attrs->min > attrs->max)
+    {
+      hone_op_set_attr_error (error, node, "min %g and max %g must be numbers with min <= max",
+                              attrs->min, attrs->max);
+      return FALSE;
+    }
+  return hone_op_infer_same_shape (node, in, out, error);
+}
+
+static void
+clip_kernel (float *restrict y, const float *restrict x, int64_t n, gconstpointer data)
+{
+  const ClipAttrs *attrs = data;
+  const float lo = attrs->min, hi = attrs->max;
+  /* Comparisons rather than fminf/fmaxf so that NaN propagates, as in PyTorch. */
+  for (int64_t i = 0; i < n; i++)
+    {
+      float v = x[i] < lo ? lo : x[i];
+      y[i] = v > hi ? hi : v;
+    }
+}
+
+static void
+clip_backward_kernel (float *restrict dx, const float *restrict dy, const float *restrict y,
+                      int64_t n, gconstpointer data)
+{
+  const ClipAttrs *attrs = data;
+  const float lo = attrs->min, hi = attrs->max;
+  for (int64_t i = 0; i < n; i++)
+    dx[i] += (y[i] > lo && y[i] < hi) ? dy[i] : 0.0f;
+}
+
+static void
+clip_forward (const HoneOpCtx *ctx)
+{
+  hone_op_unary_forward (ctx, clip_kernel);
+}
+
+static void
+clip_backward (const HoneOpCtx *ctx)
+{
+  hone_op_unary_backward (ctx, clip_backward_kernel, TRUE);
+}
+
+const HoneOpClass hone_op_clip = {
+  .name = "Clip",
+  .keep_outputs = 1u << 0,
+  .infer_shape = clip_infer_shape,
+  .forward = clip_forward,
+  .backward = clip_backward,
+  .flops = hone_op_flops_per_output,
+};
+
+int
+hone_graph_clip (HoneGraph *g, const char *name, int x, float min, float max, GError **error)
+{
+  ClipAttrs attrs = { min, max };
+  return hone_graph_add_node (g, &hone_op_clip, hone_op_attrs_dup (&attrs), name, &x, 1, 1, NULL,
+                              error);
+}
