@@ -263,6 +263,8 @@ def batch_norm_cases(fx):
     bn("batchnorm_train_4d_eps1e-3_momentum0.3", (3, 4, 5, 7), eps=1e-3, momentum=0.3)
     bn("batchnorm_train_2d", (8, 6))
     bn("batchnorm_train_batch1", (1, 3, 4, 4))
+    # 16 * 14 * 14 = 3136 values per channel: summation order shows here first.
+    bn("batchnorm_train_large", (16, 8, 14, 14))
     bn("batchnorm_eval_4d", (4, 5, 6, 6), training=False)
     bn("batchnorm_eval_2d", (5, 7), eps=1e-3, training=False)
 
