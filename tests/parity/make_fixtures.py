@@ -533,12 +533,28 @@ def randomise_batch_norms(module, g):
                 m.running_var.copy_(uniform(g, (c,), 0.5, 1.5))
 
 
+def named_batch_norms(wrapper, prefix):
+    """(state_dict name, module) of every BatchNorm under the wrapper's naming."""
+    out = []
+    if isinstance(wrapper, Head):
+        for n, m in wrapper.block.named_modules():
+            if isinstance(m, nn.BatchNorm2d):
+                out.append((prefix + n, m))
+    else:
+        for n, m in wrapper.model.named_modules():
+            if isinstance(m, nn.BatchNorm2d):
+                out.append((n, m))
+    return out
+
+
 SGD = {"lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4, "dampening": 0.0, "nesterov": False}
 ADAM = {"lr": 1e-2, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False}
 
 
 def net_case(fx, name, arch, config, wrapper, prefix, input_shape, num_classes, batch,
-             rtol=RTOL, atol=ATOL, tolerances=None, note=None):
+             frozen_bn=False, rtol=RTOL, atol=ATOL, tolerances=None, note=None):
+    """frozen_bn: every BatchNorm's weight and bias frozen (requires_grad False) and the layer in
+    eval mode, which is what Hone does with a BatchNorm whose parameters are frozen."""
     g = generator(name)
     # Reinitialise every parameter from this case's generator (torch's init draws from the
     # global generator, which the other cases would move).
@@ -554,6 +570,14 @@ def net_case(fx, name, arch, config, wrapper, prefix, input_shape, num_classes, 
     labels = torch.randint(0, num_classes, (batch,), generator=g)
 
     wrapper.train()
+    frozen = []
+    if frozen_bn:
+        for k, p in params:
+            if any(k.startswith(n + ".") for n, m in named_batch_norms(wrapper, prefix)):
+                p.requires_grad_(False)
+                frozen.append(k)
+        for _, m in named_batch_norms(wrapper, prefix):
+            m.eval()
     for p in wrapper.parameters():
         p.grad = None
     logits = wrapper(x)
@@ -569,7 +593,8 @@ def net_case(fx, name, arch, config, wrapper, prefix, input_shape, num_classes, 
     tensors["loss"] = loss.detach().reshape(())
     tensors["grad/logits"] = logits.grad.detach()
     for k, p in params:
-        tensors["grad/" + k] = p.grad.detach().clone()
+        if k not in frozen:
+            tensors["grad/" + k] = p.grad.detach().clone()
     for k, v in wrapper.named_state(prefix).items():
         if k.endswith(".running_mean") or k.endswith(".running_var"):
             tensors["after/" + k] = v.detach().clone()
@@ -591,6 +616,7 @@ def net_case(fx, name, arch, config, wrapper, prefix, input_shape, num_classes, 
         "input_shape": list(input_shape), "num_classes": num_classes, "batch": batch,
         "training": True,
         "params": [k for k, _ in params],
+        "frozen": frozen,
         "buffers": [k for k, v in state0.items()
                     if v.dtype == torch.float32 and k not in dict(params)],
         "sgd": SGD, "adam": ADAM, "rtol": rtol, "atol": atol,
@@ -620,6 +646,15 @@ def net_cases(fx):
     net_case(fx, "resnet_basicblock_downsample", "resnet_basic_block",
              {"inplanes": 64, "planes": 128, "stride": 2, "downsample": True},
              Head(block, 128, 10, "fc"), "layer2.0.", (64, 8, 8), 10, 4)
+
+    # Fine-tuning with frozen BatchNorm: Hone runs such a layer in inference mode (running
+    # statistics, no update), as PyTorch does for a BatchNorm put in eval mode.
+    block = torchvision.models.resnet.BasicBlock(
+        64, 128, stride=2,
+        downsample=nn.Sequential(nn.Conv2d(64, 128, 1, stride=2, bias=False), nn.BatchNorm2d(128)))
+    net_case(fx, "resnet_basicblock_downsample_frozen_bn", "resnet_basic_block",
+             {"inplanes": 64, "planes": 128, "stride": 2, "downsample": True},
+             Head(block, 128, 10, "fc"), "layer2.0.", (64, 8, 8), 10, 4, frozen_bn=True)
 
     block = torchvision.models.resnet.BasicBlock(64, 64, stride=1)
     net_case(fx, "resnet_basicblock_identity", "resnet_basic_block",
