@@ -148,7 +148,7 @@ class Fixtures:
 
 # ---- single ops ----------------------------------------------------------------------------------
 
-def op_case(fx, name, op, attrs, values, fn, training=True, rtol=RTOL, atol=ATOL, note=None):
+def op_case(fx, name, op, attrs, values, fn, training=True, rtol=RTOL, atol=ATOL):
     """values: list of (name, role, tensor) in the builder's argument order; role is "input"
     (batched, dimension 0 is the batch), "param" (trainable, full shape) or "buffer" (state the
     op may update in training). fn(*tensors) computes the output with torch; it may update
@@ -180,8 +180,6 @@ def op_case(fx, name, op, attrs, values, fn, training=True, rtol=RTOL, atol=ATOL
         "values": [{"name": v, "role": r} for v, r, _ in values],
         "rtol": rtol, "atol": atol,
     }
-    if note:
-        entry["note"] = note
     fx.add(entry, tensors)
 
 
@@ -361,8 +359,8 @@ def pool_cases(fx):
          (1, 0, 1, 2), count_include_pad=False)
 
     g = generator("globalavgpool")
-    op_case(fx, "globalavgpool", "GlobalAveragePool", {}, [("x", "input", uniform(g, (2, 3, 5, 7)))],
-            lambda x: F.adaptive_avg_pool2d(x, 1))
+    op_case(fx, "globalavgpool", "GlobalAveragePool", {},
+            [("x", "input", uniform(g, (2, 3, 5, 7)))], lambda x: F.adaptive_avg_pool2d(x, 1))
 
 
 def gemm_matmul_cases(fx):
@@ -552,7 +550,7 @@ ADAM = {"lr": 1e-2, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0, "am
 
 
 def net_case(fx, name, arch, config, wrapper, prefix, input_shape, num_classes, batch,
-             frozen_bn=False, rtol=RTOL, atol=ATOL, tolerances=None, note=None):
+             frozen_bn=False, rtol=RTOL, atol=ATOL, tolerances=None):
     """frozen_bn: every BatchNorm's weight and bias frozen (requires_grad False) and the layer in
     eval mode, which is what Hone does with a BatchNorm whose parameters are frozen."""
     g = generator(name)
@@ -622,8 +620,6 @@ def net_case(fx, name, arch, config, wrapper, prefix, input_shape, num_classes, 
         "sgd": SGD, "adam": ADAM, "rtol": rtol, "atol": atol,
         "tolerances": tolerances or {},
     }
-    if note:
-        entry["note"] = note
     fx.add(entry, tensors, extra_files={"weights": ("weights", state0)})
 
 
