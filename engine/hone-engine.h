@@ -2,6 +2,7 @@
  * The engine knows nothing of GTK, GDK or cairo. */
 #pragma once
 
+#include "hone-arch.h"
 #include "hone-error.h"
 #include "hone-graph.h"
 #include "hone-loss.h"
@@ -9,6 +10,7 @@
 #include "hone-optim.h"
 #include "hone-parallel.h"
 #include "hone-rng.h"
+#include "hone-safetensors.h"
 #include "hone-schedule.h"
 #include "hone-tensor.h"
 #include "hone-train-step.h"

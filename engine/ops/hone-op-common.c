@@ -26,6 +26,8 @@ hone_op_flops_per_output (const HoneNode *node, const HoneShape *in, const HoneS
 }
 
 const HoneOpClass *const hone_op_classes[] = {
+  &hone_op_conv,
+  &hone_op_batch_norm,
   &hone_op_relu,
   &hone_op_clip,
   &hone_op_sigmoid,
@@ -45,6 +47,9 @@ const HoneOpClass *const hone_op_classes[] = {
   &hone_op_transpose,
   &hone_op_dropout,
   &hone_op_softmax,
+  &hone_op_max_pool,
+  &hone_op_avg_pool,
+  &hone_op_global_avg_pool,
   NULL,
 };
 

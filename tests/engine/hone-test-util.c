@@ -13,8 +13,8 @@ hone_test_fill_uniform (HoneRng *rng, float *data, int64_t n, float lo, float hi
     data[i] = lo + (hi - lo) * hone_rng_uniform (rng);
 }
 
-void
-hone_test_fill_graph (HoneGraph *g, int batch, uint64_t seed)
+static void
+fill_values (HoneGraph *g, int batch, uint64_t seed, gboolean params)
 {
   HoneRng rng;
   hone_rng_init (&rng, seed, 7);
@@ -26,9 +26,21 @@ hone_test_fill_graph (HoneGraph *g, int batch, uint64_t seed)
           HoneShape s = hone_shape_with_batch (&v->shape, batch);
           hone_test_fill_uniform (&rng, hone_graph_input_data (g, i), hone_shape_numel (&s), -1, 1);
         }
-      else if (v->kind == HONE_VALUE_PARAM)
+      else if (params && v->kind == HONE_VALUE_PARAM)
         hone_test_fill_uniform (&rng, hone_graph_value_data (g, i), hone_shape_numel (&v->shape), -1, 1);
     }
+}
+
+void
+hone_test_fill_graph (HoneGraph *g, int batch, uint64_t seed)
+{
+  fill_values (g, batch, seed, TRUE);
+}
+
+void
+hone_test_fill_graph_inputs (HoneGraph *g, int batch, uint64_t seed)
+{
+  fill_values (g, batch, seed, FALSE);
 }
 
 static double

@@ -12,6 +12,9 @@ void hone_test_fill_uniform (HoneRng *rng, float *data, int64_t n, float lo, flo
  * uniform values in [-1, 1) from a generator seeded with `seed`. */
 void hone_test_fill_graph (HoneGraph *g, int batch, uint64_t seed);
 
+/* The same for the inputs only, leaving the parameters as they are. */
+void hone_test_fill_graph_inputs (HoneGraph *g, int batch, uint64_t seed);
+
 typedef struct
 {
   double eps;        /* finite-difference step (default 1e-2) */

@@ -1,0 +1,164 @@
+/* hone-op-avg-pool.c: AveragePool on (N, C, H, W) with ONNX semantics:
+ * kernel, stride, asymmetric pads, ceil_mode and count_include_pad
+ * (https://onnx.ai/onnx/operators/onnx__AveragePool.html), computed as
+ * PyTorch's avg_pool2d does: a window is first clipped to the padded input
+ * (which only matters for the extra windows of ceil_mode), and then
+ *   count_include_pad  divides by the clipped window's size, padding
+ *                      included;
+ *   otherwise          divides by the number of input elements it covers.
+ * (PyTorch: aten/src/ATen/native/cpu/AvgPoolKernel.cpp.)
+ *
+ * Backward needs only the shapes, so nothing is kept.
+ *
+ * Not here: dilation (ONNX opset 19), divisor_override. */
+#include "config.h"
+
+#include "hone-ops.h"
+#include "hone-parallel.h"
+#include "ops/hone-conv-private.h"
+#include "ops/hone-op-private.h"
+
+typedef struct
+{
+  HoneWindowAxis ah, aw;
+  int64_t Ho, Wo;
+  gboolean count_include_pad;
+  float *y;                 /* (N, C, Ho, Wo) */
+  float *dx;                /* (N, C, H, W) */
+  const float *x;           /* (N, C, H, W) */
+  const float *dy;          /* (N, C, Ho, Wo) */
+} AvgPoolArgs;
+
+/* Window o along an axis: the input range [*i0, *i1) it covers and the
+ * size of the window clipped to the padded input. */
+static inline int64_t
+avg_window (const HoneWindowAxis *a, int64_t o, int64_t *i0, int64_t *i1)
+{
+  int64_t start = o * a->stride - a->pad_begin;
+  int64_t stop = MIN (start + a->kernel, a->in + a->pad_end);
+  int64_t size = stop - start;
+  *i0 = MAX (start, 0);
+  *i1 = MIN (stop, a->in);
+  return size;
+}
+
+static gboolean
+avg_pool_infer_shape (const HoneNode *node, const HoneShape *in, HoneShape *out, GError **error)
+{
+  return hone_pool_infer_shape (node, in, out, FALSE, error);
+}
+
+static double
+avg_pool_flops (const HoneNode *node, const HoneShape *in, const HoneShape *out)
+{
+  const HonePoolAttrs *a = node->attrs;
+  return (double) hone_shape_numel (&out[0]) * a->kernel[0] * a->kernel[1];
+}
+
+static void
+avg_pool_args_init (AvgPoolArgs *a, const HoneOpCtx *ctx)
+{
+  const HonePoolAttrs *attrs = ctx->attrs;
+  hone_pool_axes (attrs, &ctx->in[0].shape, FALSE, &a->ah, &a->aw);
+  a->Ho = ctx->out[0].shape.d[2];
+  a->Wo = ctx->out[0].shape.d[3];
+  a->count_include_pad = attrs->count_include_pad;
+}
+
+static void
+avg_pool_forward_task (int64_t begin, int64_t end, gpointer data)
+{
+  const AvgPoolArgs *a = data;
+  int64_t W = a->aw.in, HW = a->ah.in * W, Wo = a->Wo, HWo = a->Ho * Wo;
+  for (int64_t t = begin; t < end; t++)
+    {
+      const float *restrict xp = a->x + t * HW;
+      float *restrict yp = a->y + t * HWo;
+      for (int64_t oh = 0; oh < a->Ho; oh++)
+        {
+          int64_t ih0, ih1;
+          int64_t size_h = avg_window (&a->ah, oh, &ih0, &ih1);
+          for (int64_t ow = 0; ow < Wo; ow++)
+            {
+              int64_t iw0, iw1;
+              int64_t size_w = avg_window (&a->aw, ow, &iw0, &iw1);
+              float sum = 0.0f;
+              for (int64_t ih = ih0; ih < ih1; ih++)
+                for (int64_t iw = iw0; iw < iw1; iw++)
+                  sum += xp[ih * W + iw];
+              int64_t div = a->count_include_pad ? size_h * size_w : (ih1 - ih0) * (iw1 - iw0);
+              yp[oh * Wo + ow] = sum / (float) div;
+            }
+        }
+    }
+}
+
+static void
+avg_pool_forward (const HoneOpCtx *ctx)
+{
+  AvgPoolArgs a = {
+    .y = ctx->out[0].data,
+    .x = ctx->in[0].data,
+  };
+  avg_pool_args_init (&a, ctx);
+  int64_t planes = ctx->out[0].shape.d[0] * ctx->out[0].shape.d[1];
+  hone_parallel_for (planes, MAX (1, 4096 / (a.Ho * a.Wo)), avg_pool_forward_task, &a);
+}
+
+static void
+avg_pool_backward_task (int64_t begin, int64_t end, gpointer data)
+{
+  const AvgPoolArgs *a = data;
+  int64_t W = a->aw.in, HW = a->ah.in * W, Wo = a->Wo, HWo = a->Ho * Wo;
+  for (int64_t t = begin; t < end; t++)
+    {
+      float *restrict dxp = a->dx + t * HW;
+      const float *restrict dyp = a->dy + t * HWo;
+      for (int64_t oh = 0; oh < a->Ho; oh++)
+        {
+          int64_t ih0, ih1;
+          int64_t size_h = avg_window (&a->ah, oh, &ih0, &ih1);
+          for (int64_t ow = 0; ow < Wo; ow++)
+            {
+              int64_t iw0, iw1;
+              int64_t size_w = avg_window (&a->aw, ow, &iw0, &iw1);
+              int64_t div = a->count_include_pad ? size_h * size_w : (ih1 - ih0) * (iw1 - iw0);
+              float g = dyp[oh * Wo + ow] / (float) div;
+              for (int64_t ih = ih0; ih < ih1; ih++)
+                for (int64_t iw = iw0; iw < iw1; iw++)
+                  dxp[ih * W + iw] += g;
+            }
+        }
+    }
+}
+
+static void
+avg_pool_backward (const HoneOpCtx *ctx)
+{
+  if (!ctx->din[0].data)
+    return;
+  AvgPoolArgs a = {
+    .dx = ctx->din[0].data,
+    .dy = ctx->dout[0].data,
+  };
+  avg_pool_args_init (&a, ctx);
+  int64_t planes = ctx->out[0].shape.d[0] * ctx->out[0].shape.d[1];
+  hone_parallel_for (planes, MAX (1, 4096 / (a.Ho * a.Wo)), avg_pool_backward_task, &a);
+}
+
+const HoneOpClass hone_op_avg_pool = {
+  .name = "AveragePool",
+  /* Backward needs only the shapes. */
+  .infer_shape = avg_pool_infer_shape,
+  .forward = avg_pool_forward,
+  .backward = avg_pool_backward,
+  .flops = avg_pool_flops,
+};
+
+int
+hone_graph_avg_pool (HoneGraph *g, const char *name, int x, const HonePoolAttrs *attrs, GError **error)
+{
+  g_return_val_if_fail (g != NULL && name != NULL && attrs != NULL, -1);
+  return hone_graph_add_node (g, &hone_op_avg_pool, hone_op_attrs_dup (attrs), name, &x, 1, 1,
+                              NULL, error);
+}

@@ -1,0 +1,172 @@
+/* hone-op-max-pool.c: MaxPool on (N, C, H, W) with ONNX semantics: kernel,
+ * stride, asymmetric pads, dilation and ceil_mode
+ * (https://onnx.ai/onnx/operators/onnx__MaxPool.html), matching PyTorch's
+ * max_pool2d: padding never wins, ties go to the first maximum in row-major
+ * window order, and NaN propagates.
+ *
+ * Forward saves the index (within its plane) of every output's maximum in
+ * ctx->saved, so backward reads neither the input nor the output.
+ *
+ * Not here: the optional Indices output of ONNX MaxPool, storage_order. */
+#include "config.h"
+
+#include <math.h>
+
+#include "hone-ops.h"
+#include "hone-parallel.h"
+#include "ops/hone-conv-private.h"
+#include "ops/hone-op-private.h"
+
+typedef struct
+{
+  HoneWindowAxis ah, aw;
+  int64_t Ho, Wo;
+  float *y;                 /* (N, C, Ho, Wo) */
+  float *dx;                /* (N, C, H, W) */
+  gint32 *idx;              /* (N, C, Ho, Wo): index into the (H, W) plane, or NULL */
+  const float *x;           /* (N, C, H, W) */
+  const float *dy;          /* (N, C, Ho, Wo) */
+} MaxPoolArgs;
+
+static gboolean
+max_pool_infer_shape (const HoneNode *node, const HoneShape *in, HoneShape *out, GError **error)
+{
+  return hone_pool_infer_shape (node, in, out, TRUE, error);
+}
+
+static double
+max_pool_flops (const HoneNode *node, const HoneShape *in, const HoneShape *out)
+{
+  const HonePoolAttrs *a = node->attrs;
+  return (double) hone_shape_numel (&out[0]) * a->kernel[0] * a->kernel[1];
+}
+
+static gsize
+max_pool_saved_size (const HoneNode *node, const HoneShape *in, const HoneShape *out)
+{
+  return (gsize) hone_shape_numel (&out[0]) * sizeof (gint32);
+}
+
+static void
+max_pool_args_init (MaxPoolArgs *a, const HoneOpCtx *ctx)
+{
+  hone_pool_axes (ctx->attrs, &ctx->in[0].shape, TRUE, &a->ah, &a->aw);
+  a->Ho = ctx->out[0].shape.d[2];
+  a->Wo = ctx->out[0].shape.d[3];
+}
+
+/* One (sample, channel) plane per task. */
+static void
+max_pool_forward_task (int64_t begin, int64_t end, gpointer data)
+{
+  const MaxPoolArgs *a = data;
+  int64_t H = a->ah.in, W = a->aw.in, Ho = a->Ho, Wo = a->Wo;
+  int64_t dh = a->ah.dilation, dw = a->aw.dilation;
+  int64_t *j0 = g_newa (int64_t, Wo), *j1 = g_newa (int64_t, Wo);
+  for (int64_t ow = 0; ow < Wo; ow++)
+    hone_window_taps (&a->aw, ow, &j0[ow], &j1[ow]);
+
+  for (int64_t t = begin; t < end; t++)
+    {
+      const float *restrict xp = a->x + t * H * W;
+      float *restrict yp = a->y + t * Ho * Wo;
+      gint32 *restrict ip = a->idx ? a->idx + t * Ho * Wo : NULL;
+      for (int64_t oh = 0; oh < Ho; oh++)
+        {
+          int64_t i0, i1;
+          hone_window_taps (&a->ah, oh, &i0, &i1);
+          int64_t ih0 = oh * a->ah.stride - a->ah.pad_begin;
+          for (int64_t ow = 0; ow < Wo; ow++)
+            {
+              int64_t iw0 = ow * a->aw.stride - a->aw.pad_begin;
+              /* PyTorch (cpu_max_pool): start at the first tap inside the
+               * input, replace on val > max or NaN. */
+              int64_t best_i = (ih0 + i0 * dh) * W + iw0 + j0[ow] * dw;
+              float best = -INFINITY;
+              for (int64_t i = i0; i < i1; i++)
+                {
+                  int64_t row = (ih0 + i * dh) * W + iw0;
+                  for (int64_t j = j0[ow]; j < j1[ow]; j++)
+                    {
+                      float v = xp[row + j * dw];
+                      if (v > best || isnan (v))
+                        {
+                          best = v;
+                          best_i = row + j * dw;
+                        }
+                    }
+                }
+              yp[oh * Wo + ow] = best;
+              if (ip)
+                ip[oh * Wo + ow] = (gint32) best_i;
+            }
+        }
+    }
+}
+
+static void
+max_pool_forward (const HoneOpCtx *ctx)
+{
+  MaxPoolArgs a = {
+    .y = ctx->out[0].data,
+    .x = ctx->in[0].data,
+  };
+  max_pool_args_init (&a, ctx);
+  if (ctx->saved)
+    {
+      g_assert (ctx->saved_size >= (gsize) hone_tensor_numel (&ctx->out[0]) * sizeof (gint32));
+      a.idx = ctx->saved;
+    }
+  int64_t planes = ctx->out[0].shape.d[0] * ctx->out[0].shape.d[1];
+  hone_parallel_for (planes, MAX (1, 4096 / (a.Ho * a.Wo)), max_pool_forward_task, &a);
+}
+
+/* One plane per task: each output's gradient goes to its maximum. */
+static void
+max_pool_backward_task (int64_t begin, int64_t end, gpointer data)
+{
+  const MaxPoolArgs *a = data;
+  int64_t HW = a->ah.in * a->aw.in, HWo = a->Ho * a->Wo;
+  for (int64_t t = begin; t < end; t++)
+    {
+      float *restrict dxp = a->dx + t * HW;
+      const float *restrict dyp = a->dy + t * HWo;
+      const gint32 *restrict ip = a->idx + t * HWo;
+      for (int64_t k = 0; k < HWo; k++)
+        dxp[ip[k]] += dyp[k];
+    }
+}
+
+static void
+max_pool_backward (const HoneOpCtx *ctx)
+{
+  if (!ctx->din[0].data)
+    return;
+  g_assert (ctx->saved != NULL);
+  MaxPoolArgs a = {
+    .dx = ctx->din[0].data,
+    .dy = ctx->dout[0].data,
+    .idx = ctx->saved,
+  };
+  max_pool_args_init (&a, ctx);
+  int64_t planes = ctx->out[0].shape.d[0] * ctx->out[0].shape.d[1];
+  hone_parallel_for (planes, MAX (1, 8192 / (a.Ho * a.Wo)), max_pool_backward_task, &a);
+}
+
+const HoneOpClass hone_op_max_pool = {
+  .name = "MaxPool",
+  /* Backward reads only the saved indices. */
+  .infer_shape = max_pool_infer_shape,
+  .forward = max_pool_forward,
+  .backward = max_pool_backward,
+  .flops = max_pool_flops,
+  .saved_size = max_pool_saved_size,
+};
+
+int
+hone_graph_max_pool (HoneGraph *g, const char *name, int x, const HonePoolAttrs *attrs, GError **error)
+{
+  g_return_val_if_fail (g != NULL && name != NULL && attrs != NULL, -1);
+  return hone_graph_add_node (g, &hone_op_max_pool, hone_op_attrs_dup (attrs), name, &x, 1, 1,
+                              NULL, error);
+}

@@ -1,0 +1,168 @@
+#!/usr/bin/python3
+"""hone-cli's interface, as a user and the acceptance checks drive it.
+
+    test_cli.py HONE_CLI REFERENCE_DIR [--torch]
+
+Without --torch: help, exit statuses and error messages, `info` and `bench` output (no PyTorch
+needed; suite 'engine'). With --torch: `predict` on weights and inputs made by PyTorch gives
+PyTorch's logits (suite 'parity'). Prints TAP.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "parity"))
+
+CLI = sys.argv[1]
+REFDIR = sys.argv[2]
+WITH_TORCH = "--torch" in sys.argv[3:]
+
+results = []
+
+
+def run(*args, expect=0):
+    p = subprocess.run([CLI, *args], capture_output=True, text=True, timeout=600)
+    if expect is not None and p.returncode != expect:
+        raise AssertionError(f"hone-cli {' '.join(args)} exited {p.returncode}, expected {expect}\n"
+                             f"stdout: {p.stdout}\nstderr: {p.stderr}")
+    return p
+
+
+def case(fn):
+    try:
+        fn()
+        results.append((fn.__name__, None))
+    except Exception as e:  # noqa: BLE001 - every failure is reported, not raised
+        results.append((fn.__name__, e))
+    return fn
+
+
+def test_help():
+    p = run("--help")
+    for cmd in ("info", "predict", "bench"):
+        assert cmd in p.stdout, f"--help does not list {cmd}"
+        q = run(cmd, "--help")
+        assert "--json" in q.stdout and "Usage" in q.stdout, f"{cmd} --help: {q.stdout}"
+    run("help", "predict")
+
+
+def test_usage_errors():
+    p = run("frobnicate", expect=2)
+    assert "frobnicate" in p.stderr and "--help" in p.stderr
+    p = run(expect=2)
+    assert "Usage" in p.stderr
+    p = run("predict", "--arch", "cnn-s", expect=2)
+    assert "missing --weights" in p.stderr, p.stderr
+    p = run("info", "--arch", "resnet99", expect=2)
+    assert "resnet99" in p.stderr and "resnet18" in p.stderr, p.stderr
+    p = run("bench", "--arch", "cnn-s", "--input", "1x28", "--batch", "0", expect=2)
+    assert p.stderr.count("\n") == 1, "errors are one line: " + p.stderr
+    p = run("bench", "--arch", "cnn-s", "--input", "axbxc", expect=2)
+    assert "--input" in p.stderr and "CxHxW" in p.stderr, p.stderr
+    p = run("info", "--arch", "cnn-s", "--trainable", "nosuchlayer", expect=2)
+    assert "nosuchlayer" in p.stderr, p.stderr
+
+
+def test_info_json():
+    p = run("info", "--arch", "resnet18", "--classes", "1000", "--input", "3x224x224", "--json")
+    info = json.loads(p.stdout)
+    assert info["params"] == 11689512, info["params"]
+    assert info["trainable_params"] == info["params"]
+    assert 3.5e9 < info["flops"] < 3.8e9, info["flops"]   # torchvision quotes 1.81 GMACs
+    names = [layer["name"] for layer in info["layers"]]
+    assert "layer4.1.conv2" in names and names[-1] == "fc", names[-3:]
+    p = run("info", "--arch", "resnet18", "--trainable", "layer4,fc", "--json")
+    info = json.loads(p.stdout)
+    assert 0 < info["trainable_params"] < info["params"]
+    p = run("info", "--arch", "cnn-s", "--trainable", "head", "--json")
+    info = json.loads(p.stdout)
+    assert info["trainable_params"] == 128 * 10 + 10, info["trainable_params"]
+    p = run("info", "--arch", "cnn-s")
+    assert "conv1" in p.stdout and "parameters" in p.stdout
+
+
+def test_bench_json():
+    p = run("bench", "--arch", "cnn-s", "--input", "1x28x28", "--batch", "8", "--steps", "2",
+            "--warmup", "1", "--trainable", "head", "--threads", "1", "--json")
+    b = json.loads(p.stdout)
+    assert b["images_per_s"] > 0 and b["steps"] == 2 and b["batch"] == 8 and b["threads"] == 1, b
+    assert b["trainable_params"] == 1290, b
+
+
+def test_predict_bad_files():
+    with tempfile.TemporaryDirectory() as d:
+        bad = os.path.join(d, "bad.safetensors")
+        with open(bad, "wb") as f:
+            f.write(b"\xff" * 16)
+        p = run("predict", "--arch", "cnn-s", "--weights", bad, "--classes", "10", "--input", bad,
+                "--output", os.path.join(d, "out.safetensors"), expect=1)
+        assert "bad.safetensors" in p.stderr, p.stderr
+        assert not os.path.exists(os.path.join(d, "out.safetensors"))
+
+
+def test_predict_matches_torch():
+    import torch
+    import torchvision
+    from hone_safetensors import load_file, save_file
+    sys.path.insert(0, REFDIR)
+    from cnn_s import CnnS
+
+    torch.manual_seed(0)
+    cases = [
+        ("cnn-s", CnnS(num_classes=7, in_channels=1), 7, (5, 1, 28, 28)),
+        ("resnet18", torchvision.models.resnet18(num_classes=3), 3, (3, 3, 40, 48)),
+        ("mobilenet_v2", torchvision.models.mobilenet_v2(num_classes=4), 4, (2, 3, 64, 64)),
+    ]
+    with tempfile.TemporaryDirectory() as d:
+        for arch, model, classes, shape in cases:
+            with torch.no_grad():
+                for m in model.modules():
+                    if isinstance(m, torch.nn.BatchNorm2d):
+                        m.weight.uniform_(0.5, 1.5)
+                        m.bias.normal_(0, 0.1)
+                        m.running_mean.normal_(0, 0.1)
+                        m.running_var.uniform_(0.5, 1.5)
+            model.eval()
+            x = torch.rand(*shape)
+            with torch.no_grad():
+                expected = model(x)
+            w = os.path.join(d, f"{arch}.safetensors")
+            i = os.path.join(d, f"{arch}-in.safetensors")
+            o = os.path.join(d, f"{arch}-out.safetensors")
+            save_file(model.state_dict(), w)
+            save_file({"input": x}, i)
+            p = run("predict", "--arch", arch, "--weights", w, "--classes", str(classes),
+                    "--input", i, "--output", o, "--batch", "2", "--json")
+            out = json.loads(p.stdout)
+            got, _ = load_file(o)
+            logits = got["logits"]
+            assert logits.shape == expected.shape, (arch, logits.shape)
+            err = (logits - expected).abs().max().item()
+            assert torch.allclose(logits, expected, rtol=1e-4, atol=1e-4), f"{arch}: max |diff| {err}"
+            assert out["predictions"] == expected.argmax(1).tolist(), arch
+            # a head of the wrong size is refused, naming the tensor
+            p = run("predict", "--arch", arch, "--weights", w, "--classes", str(classes + 1),
+                    "--input", i, "--output", o, expect=1)
+            assert ".weight" in p.stderr and "shape" in p.stderr and w in p.stderr, p.stderr
+
+
+case(test_help)
+case(test_usage_errors)
+case(test_info_json)
+case(test_bench_json)
+case(test_predict_bad_files)
+if WITH_TORCH:
+    case(test_predict_matches_torch)
+
+print(f"1..{len(results)}")
+for i, (name, err) in enumerate(results, 1):
+    if err is None:
+        print(f"ok {i} /cli/{name}")
+    else:
+        print(f"not ok {i} /cli/{name}")
+        for line in str(err).splitlines():
+            print(f"# {line}")
+sys.exit(0 if all(e is None for _, e in results) else 1)
