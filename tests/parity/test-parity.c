@@ -119,28 +119,40 @@ fixture_labels (Case *c, const char *name, int64_t *n)
 }
 
 /* The tolerances of tensor `what`: the case's, unless the manifest's
- * "tolerances" object has an entry for a prefix of the name ("grad/"). */
+ * "tolerances" object has an entry for it, by its exact name ("grad/w") or
+ * by a prefix that ends in '/' ("grad/"); the exact name wins, then the
+ * longest prefix.  *why (may be NULL) receives the entry's reason, if any. */
 static void
-tolerance_for (const Case *c, const char *what, double *rtol, double *atol)
+tolerance_for (const Case *c, const char *what, double *rtol, double *atol, const char **why)
 {
   *rtol = c->rtol;
   *atol = c->atol;
+  if (why)
+    *why = NULL;
   if (!json_object_has_member (c->spec, "tolerances"))
     return;
   JsonObject *tol = json_object_get_object_member (c->spec, "tolerances");
   g_autoptr (GList) keys = json_object_get_members (tol);
-  gsize best = 0;
+  const char *best = NULL;
   for (GList *l = keys; l; l = l->next)
     {
-      const char *prefix = l->data;
-      if (g_str_has_prefix (what, prefix) && strlen (prefix) > best)
+      const char *key = l->data;
+      if (g_str_equal (key, what))
         {
-          JsonObject *t = json_object_get_object_member (tol, prefix);
-          *rtol = json_object_get_double_member (t, "rtol");
-          *atol = json_object_get_double_member (t, "atol");
-          best = strlen (prefix);
+          best = key;
+          break;
         }
+      if (g_str_has_suffix (key, "/") && g_str_has_prefix (what, key)
+          && (!best || strlen (key) > strlen (best)))
+        best = key;
     }
+  if (!best)
+    return;
+  JsonObject *t = json_object_get_object_member (tol, best);
+  *rtol = json_object_get_double_member (t, "rtol");
+  *atol = json_object_get_double_member (t, "atol");
+  if (why)
+    *why = json_object_get_string_member_with_default (t, "why", NULL);
 }
 
 /* Compares Hone's values `got` with the fixture's tensor `what`, shapes
@@ -169,7 +181,8 @@ compare_with_slack (Case *c, const char *what, const float *got, const HoneShape
       return FALSE;
     }
   double rtol, atol;
-  tolerance_for (c, what, &rtol, &atol);
+  const char *why;
+  tolerance_for (c, what, &rtol, &atol, &why);
   int64_t n = hone_shape_numel (&shape), bad = 0, worst = -1;
   double worst_excess = 0, max_abs = 0;
   for (int64_t i = 0; i < n; i++)
@@ -191,10 +204,11 @@ compare_with_slack (Case *c, const char *what, const float *got, const HoneShape
     {
       g_autofree char *msg = g_strdup_printf ("%s: '%s' differs from PyTorch at %" G_GINT64_FORMAT
                                               " of %" G_GINT64_FORMAT " elements (rtol %g, atol %g"
-                                              "%s); worst at %" G_GINT64_FORMAT ": Hone %.9g, "
+                                              "%s%s%s); worst at %" G_GINT64_FORMAT ": Hone %.9g, "
                                               "PyTorch %.9g; largest |difference| %.3g",
                                               c->name, what, bad, n, rtol, atol,
-                                              slack ? ", plus Adam's slack" : "", worst, got[worst],
+                                              slack ? ", plus Adam's slack" : "",
+                                              why ? ": " : "", why ? why : "", worst, got[worst],
                                               want[worst], max_abs);
       /* The test's own message keeps only the last failure: log every one. */
       g_test_message ("FAIL %s", msg);
@@ -710,7 +724,7 @@ adam_slack (Case *c, const char *pname, int64_t n)
   g_autofree float *grad = fixture_f32 (c, gname, &gs);
   g_autofree float *w0 = fixture_f32 (c, pname, &ps);
   double rtol, atol;
-  tolerance_for (c, gname, &rtol, &atol);
+  tolerance_for (c, gname, &rtol, &atol, NULL);
   if (!grad || !w0 || hone_shape_numel (&gs) != n || hone_shape_numel (&ps) != n)
     return NULL;
   double *slack = g_new (double, MAX (n, 1));
