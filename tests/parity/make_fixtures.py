@@ -707,6 +707,10 @@ def net_cases(fx):
              Head(block, 64, 10, "fc"), "layer1.0.", (64, 8, 8), 10, 4)
 
     ir = torchvision.models.mobilenetv2.InvertedResidual
+    # features.1: no expansion, so the depthwise conv is conv.0 and the projection conv.1.
+    net_case(fx, "mobilenetv2_inverted_residual_expand1", "mobilenet_v2_inverted_residual",
+             {"inp": 32, "oup": 16, "stride": 1, "expand_ratio": 1},
+             Head(ir(32, 16, 1, 1), 16, 10, "classifier.1"), "features.1.", (32, 8, 8), 10, 4)
     net_case(fx, "mobilenetv2_inverted_residual_stride1", "mobilenet_v2_inverted_residual",
              {"inp": 24, "oup": 24, "stride": 1, "expand_ratio": 6},
              Head(ir(24, 24, 1, 6), 24, 10, "classifier.1"), "features.3.", (24, 8, 8), 10, 4)
