@@ -10,9 +10,12 @@
  *
  * Three lowerings, chosen from the shapes alone:
  *   depthwise  one input channel per group (group == C, channel multiplier
- *              M / C): a direct kernel per output plane, no GEMM.
- *   pointwise  1x1, stride 1, no padding, and planes big enough for a good
- *              GEMM: per sample y_n = W x_n straight on the NCHW input.
+ *              M / C): direct kernels, no GEMM; with stride 1 over a
+ *              zero-padded copy of each plane with all taps fused.
+ *   pointwise  1x1, stride 1, no padding, and planes of 256+ pixels: per
+ *              sample y_n = W x_n straight on the NCHW input.  Smaller 1x1
+ *              planes go through im2col, where "unfolding" is a transpose
+ *              and the GEMM spans the whole chunk.
  *   im2col     everything else: a chunk of samples is unfolded into columns
  *              (C kH kW, n Ho Wo), one GEMM per group makes (M, n Ho Wo),
  *              which is scattered into NCHW with the bias.  Backward
@@ -309,7 +312,8 @@ im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const C
               int64_t len = (oh1 - oh0) * Wo;
               int64_t src0 = (oh0 - ah->pad_begin + i * ah->dilation) * W + off;
               int64_t lo = MAX (src0, 0), hi = MIN (src0 + len, HW);
-              memcpy (d + (lo - src0), xp + lo, (gsize) (hi - lo) * sizeof (float));
+              if (hi > lo)
+                memcpy (d + (lo - src0), xp + lo, (gsize) (hi - lo) * sizeof (float));
               conv_zero_edge_columns (d, oh1 - oh0, Wo, ow0, ow1);
             }
           else
