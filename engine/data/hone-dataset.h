@@ -1,0 +1,113 @@
+/* hone-dataset.h: labelled image collections and how they are split.
+ *
+ * A HoneDataset is a list of samples (where each one comes from, its label)
+ * and the class names.  Sources: IDX files (gzip or plain), with
+ * Fashion-MNIST built in; a folder with one sub-folder per class (PNG,
+ * JPEG); a CSV manifest of path,label; a safetensors file with `images` and
+ * `labels`.  Opening reads the index, not every image: images are decoded
+ * on demand by hone_dataset_load, on the loader's threads.
+ *
+ * A bad file never stops a run: opening skips what it cannot use and lists
+ * it in hone_dataset_issues; a sample that fails to decode later gives a
+ * GError naming its path, and the loader skips it.  Only a source with no
+ * usable sample at all is an error.
+ *
+ * This file does not augment, normalise or batch: see hone-loader.h. */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "hone-error.h"
+
+G_BEGIN_DECLS
+
+/* Limits checked before allocating anything for a decoded image. */
+#define HONE_IMAGE_MAX_SIDE   16384
+#define HONE_IMAGE_MAX_PIXELS (64 * 1024 * 1024)
+
+typedef struct _HoneDataset HoneDataset;
+
+typedef struct
+{
+  char *path;      /* the file or folder, or "fmnist#123" for a sample inside a file */
+  char *message;   /* what was wrong, for a person */
+} HoneDataIssue;
+
+/* Opens a source:
+ *   "fmnist"           Fashion-MNIST's 60,000 training images (Debian's dataset-fashion-mnist)
+ *   "fmnist-test"      its 10,000 test images
+ *   "fmnist:5-9"       a class subset (also "fmnist:0,2,4", "fmnist-test:5-9"); labels are
+ *                      renumbered from 0 in the listed order, class names kept
+ *   a folder           one sub-folder per class, sorted by name; PNG and JPEG files inside
+ *   FILE.csv           lines "path,label" (paths relative to the CSV's folder; label a class
+ *                      name or index); an optional header line "path,label"
+ *   FILE.safetensors   `images` (N, C, H, W) float32 (used as given) or uint8 (scaled to
+ *                      [0, 1]), `labels` (N) int64; class names from the metadata key
+ *                      "classes" (comma-separated) if present
+ *   IMAGES-idx3-ubyte[.gz]  with LABELS beside it (…-images-… → …-labels-…)
+ * Returns NULL with an error naming the source when nothing usable is there. */
+HoneDataset *hone_dataset_open (const char *source, GError **error);
+void         hone_dataset_free (HoneDataset *ds);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HoneDataset, hone_dataset_free)
+
+const char  *hone_dataset_source      (const HoneDataset *ds);
+int          hone_dataset_n_samples   (const HoneDataset *ds);
+int          hone_dataset_n_classes   (const HoneDataset *ds);
+const char  *hone_dataset_class_name  (const HoneDataset *ds, int k);
+int          hone_dataset_label       (const HoneDataset *ds, int i);
+/* The sample's file path, or "SOURCE#INDEX" inside a file; owned by ds. */
+const char  *hone_dataset_sample_name (const HoneDataset *ds, int i);
+/* The native size when every sample has the same (IDX, safetensors), else
+ * 0s.  channels: 1 grey, 3 RGB. */
+void         hone_dataset_native_size (const HoneDataset *ds, int *channels, int *height, int *width);
+
+/* Decodes sample i into out (channels, height, width), values in [0, 1]:
+ * converted to `channels` (grey <-> RGB, alpha dropped), resized to
+ * height x width with bilinear filtering (area-averaged when shrinking).
+ * Thread-safe.  FALSE with a HONE_ERROR_FORMAT error naming the file for a
+ * corrupt, truncated, non-image or absurdly large file. */
+gboolean     hone_dataset_load (HoneDataset *ds, int i, int channels, int height, int width,
+                                float *out, GError **error);
+
+/* What opening skipped (HoneDataIssue *), in the order found; owned by ds. */
+GPtrArray   *hone_dataset_issues (const HoneDataset *ds);
+
+/* counts[k] = samples of class k among indices (all samples when NULL). */
+void         hone_dataset_class_counts (const HoneDataset *ds, const int *indices, int n,
+                                        int64_t *counts);
+
+/* ---- splits and balance ------------------------------------------------ */
+
+typedef struct
+{
+  int *train;      /* sample indices, owned */
+  int  n_train;
+  int *val;
+  int  n_val;
+  int *test;
+  int  n_test;
+} HoneSplit;
+
+/* Stratified: each class is divided in the given ratios (val + test < 1),
+ * deterministically for a seed; every class with at least 2 samples gets at
+ * least one in train and, when val > 0, one in val. */
+gboolean hone_split_stratified (const HoneDataset *ds, double val, double test, uint64_t seed,
+                                HoneSplit *split, GError **error);
+/* Stratified k-fold: fold f (0 .. k-1) is the validation set, the rest train. */
+gboolean hone_split_kfold      (const HoneDataset *ds, int k, int fold, uint64_t seed,
+                                HoneSplit *split, GError **error);
+/* Uses every sample of `train` for training and every sample of `val` (a
+ * second dataset with the same classes) for validation: "given folders".
+ * Indices of val refer to the val dataset. */
+gboolean hone_split_given      (const HoneDataset *train, const HoneDataset *val,
+                                HoneSplit *split, GError **error);
+void     hone_split_clear      (HoneSplit *split);
+
+/* Largest class count over the smallest non-zero one (1 when balanced). */
+double   hone_class_imbalance  (const int64_t *counts, int n_classes);
+/* Inverse-frequency class weights, scaled so that their mean over the
+ * samples is 1 (weights[k] = n / (K * counts[k])); 0 for empty classes. */
+void     hone_class_weights    (const int64_t *counts, int n_classes, float *weights);
+
+G_END_DECLS
