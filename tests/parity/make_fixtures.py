@@ -281,6 +281,16 @@ def conv_cases(fx):
          pads=(1, 1, 1, 1), group=32, bias=False)
     conv("conv_depthwise_5x5_16ch_20x20", 2, 16, (20, 20), 16, (5, 5), pads=(2, 2, 2, 2),
          group=16)
+    # 1x1 convolutions with at least 256 output pixels take the pointwise path (one GEMM per
+    # sample) rather than im2col.
+    conv("conv_1x1_pointwise_20x20", 2, 12, (20, 20), 20, (1, 1))
+    conv("conv_1x1_pointwise_stride2_40x40", 2, 8, (40, 40), 12, (1, 1), stride=(2, 2),
+         bias=False)
+    # im2col in several chunks of samples (8 samples of 0.3 M floats of columns each, against
+    # a 1 M float workspace), and one sample unfolded a block of output rows at a time.
+    conv("conv_3x3_32to16_32x32_batch8", 8, 32, (32, 32), 16, (3, 3), pads=(1, 1, 1, 1))
+    conv("conv_3x3_32to32_64x64_row_blocks", 1, 32, (64, 64), 32, (3, 3), pads=(1, 1, 1, 1),
+         bias=False)
     # Padding wider than the input: every window sees mostly zeros.
     conv("conv_pads_wider_than_input", 2, 3, (2, 3), 4, (3, 3), pads=(3, 2, 3, 4))
     conv("conv_depthwise_pads_wider_than_input", 2, 4, (2, 2), 4, (3, 3), pads=(3, 3, 2, 2),
