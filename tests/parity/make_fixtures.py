@@ -33,7 +33,6 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 import zlib
 
@@ -41,6 +40,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hone_safetensors import save_file  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -67,37 +69,6 @@ def find_reference_dir():
             return os.path.normpath(c)
     sys.exit("make_fixtures.py: cnn_s.py not found in any of: " + ", ".join(candidates)
              + " (set HONE_REFERENCE_DIR to the folder that holds it)")
-
-
-# ---- safetensors ---------------------------------------------------------------------------------
-
-DTYPES = {torch.float32: ("F32", "<f4"), torch.int64: ("I64", "<i8")}
-
-
-def write_safetensors(path, tensors):
-    """tensors: name -> torch tensor (float32 or int64), written in the given order, contiguous,
-    header padded with spaces to a multiple of 8 bytes (as the reference writer does). Replaced
-    atomically so that an interrupted run never leaves a short file behind."""
-    header = {}
-    blobs = []
-    offset = 0
-    for name, t in tensors.items():
-        t = t.detach().cpu().contiguous()
-        dtype, np_dtype = DTYPES[t.dtype]
-        data = t.numpy().astype(np_dtype, copy=False).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    head += b" " * (-len(head) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
 
 
 # ---- helpers -------------------------------------------------------------------------------------
@@ -137,11 +108,11 @@ class Fixtures:
         for t in tensors.values():
             assert t.dtype != torch.float32 or torch.isfinite(t).all(), name
         fname = f"{entry['kind']}-{name}.safetensors"
-        write_safetensors(os.path.join(self.outdir, fname), tensors)
+        save_file(tensors, os.path.join(self.outdir, fname))
         entry["file"] = os.path.relpath(os.path.join(self.outdir, fname), self.manifest_dir)
         for key, (suffix, more) in (extra_files or {}).items():
             f2 = f"{entry['kind']}-{name}-{suffix}.safetensors"
-            write_safetensors(os.path.join(self.outdir, f2), more)
+            save_file(more, os.path.join(self.outdir, f2))
             entry[key] = os.path.relpath(os.path.join(self.outdir, f2), self.manifest_dir)
         self.cases.append(entry)
 
