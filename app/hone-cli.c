@@ -15,10 +15,15 @@ int hone_cli_threads = 0;
 
 G_DEFINE_QUARK (hone-cli-usage-error-quark, hone_cli_usage_error)
 
+extern const HoneCliCommand hone_cli_train;
+extern const HoneCliCommand hone_cli_eval;
+
 static const HoneCliCommand *const commands[] = {
   &hone_cli_info,
   &hone_cli_predict,
   &hone_cli_bench,
+  &hone_cli_train,
+  &hone_cli_eval,
   NULL,
 };
 

@@ -1050,7 +1050,7 @@ apply_freezing (HoneTrainer *t, GError **error)
 }
 
 /* Discriminative learning rates: lr_decay^d for a block d blocks before the
- * head (the head 1), then layers.lr_mult overrides. */
+ * head (the head 1), times the layers.lr_mult multipliers that match. */
 static gboolean
 apply_lr_mults (HoneTrainer *t, GError **error)
 {
@@ -1091,7 +1091,7 @@ apply_lr_mults (HoneTrainer *t, GError **error)
           if (v->kind == HONE_VALUE_PARAM
               && (param_matches (v, prefix) || (strcmp (prefix, "head") == 0 && is_head_param (v, head))))
             {
-              hone_graph_set_lr_mult (g, id, (float) mult);
+              hone_graph_set_lr_mult (g, id, v->lr_mult * (float) mult);
               matched++;
             }
         }
@@ -1990,7 +1990,8 @@ stop_flow (HoneTrainer *t)
   return t->diverged ? FLOW_DIVERGED_STOP : FLOW_STOP;
 }
 
-/* Between micro-batches: commands, and waiting while paused. */
+/* Between micro-batches: commands, and waiting while paused.  A run paused
+ * by a divergence may have been resumed before it got here. */
 static Flow
 poll_commands (HoneTrainer *t, GError **error)
 {
@@ -1998,23 +1999,27 @@ poll_commands (HoneTrainer *t, GError **error)
     return FLOW_FAILED;
   if (atomic_load (&t->stop_req))
     return stop_flow (t);
-  if (!atomic_load (&t->pause_req))
-    return FLOW_CONTINUE;
-
-  if (!t->diverged)
+  gboolean waited = FALSE;
+  if (atomic_load (&t->pause_req))
     {
-      atomic_store (&t->state, HONE_TRAINER_PAUSED);
-      emit_message (t, HONE_EVENT_PAUSED, NULL, "paused at epoch %d, batch %d of %d", t->epoch,
-                    t->batch, t->n_batches);
+      if (!t->diverged)
+        {
+          atomic_store (&t->state, HONE_TRAINER_PAUSED);
+          emit_message (t, HONE_EVENT_PAUSED, NULL, "paused at epoch %d, batch %d of %d", t->epoch,
+                        t->batch, t->n_batches);
+        }
+      gint64 p0 = g_get_monotonic_time ();
+      pthread_mutex_lock (&t->lock);
+      while (atomic_load (&t->pause_req) && !atomic_load (&t->stop_req))
+        pthread_cond_wait (&t->cmd_cond, &t->lock);
+      pthread_mutex_unlock (&t->lock);
+      t->paused_us += g_get_monotonic_time () - p0;
+      if (atomic_load (&t->stop_req))
+        return stop_flow (t);
+      waited = TRUE;
     }
-  gint64 p0 = g_get_monotonic_time ();
-  pthread_mutex_lock (&t->lock);
-  while (atomic_load (&t->pause_req) && !atomic_load (&t->stop_req))
-    pthread_cond_wait (&t->cmd_cond, &t->lock);
-  pthread_mutex_unlock (&t->lock);
-  t->paused_us += g_get_monotonic_time () - p0;
-  if (atomic_load (&t->stop_req))
-    return stop_flow (t);
+  if (!waited && !t->diverged)
+    return FLOW_CONTINUE;
   if (!apply_commands (t, error))
     return FLOW_FAILED;
   t->diverged = FALSE;
@@ -2154,7 +2159,7 @@ apply_epoch_unfreeze (HoneTrainer *t, GError **error)
   const HoneRecipe *r = t->recipe;
   gboolean any = FALSE;
   for (int i = 0; i < r->n_unfreeze; i++)
-    if (r->unfreeze_epoch[i] == t->epoch && r->unfreeze_what[i])
+    if (r->unfreeze_epoch[i] == t->epoch - 1 && r->unfreeze_what[i])
       {
         char **prefixes = g_strsplit (r->unfreeze_what[i], ",", -1);
         for (int k = 0; prefixes[k]; k++)

@@ -23,9 +23,11 @@
  * thread at any time; the training thread honours them between
  * micro-batches (and between validation batches), so within one batch.
  *
- * Epochs are numbered from 1 in events, checkpoints and the recipe
- * (freeze.unfreeze at epoch e takes effect when epoch e begins).  Steps are
- * optimizer updates (one per train.accum micro-batches).
+ * Epochs are numbered from 1 in events and checkpoints; layers.unfreeze
+ * "e:prefix" takes effect after e epochs, when epoch e + 1 begins.  Steps
+ * are optimizer updates (one per train.accum micro-batches); an
+ * accumulation window never straddles two epochs (a partial one at the end
+ * of an epoch is dropped), and unfreezing waits for the end of a window.
  *
  * The run folder:
  *   recipe.hone              the recipe (hone_recipe_save)
