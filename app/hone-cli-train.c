@@ -237,6 +237,14 @@ train_run (int argc, char **argv, GError **error)
 
   g_autoptr (HoneRecipe) recipe = NULL;
   g_autofree char *resume_recipe = opt_resume ? g_build_filename (opt_resume, "recipe.hone", NULL) : NULL;
+  g_autofree char *resume_checkpoint = opt_resume ? g_build_filename (opt_resume, "checkpoint.safetensors", NULL)
+                                                  : NULL;
+  if (opt_resume && !g_file_test (resume_checkpoint, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, HONE_ERROR, HONE_ERROR_IO, "%s holds no checkpoint.safetensors to continue from",
+                   opt_resume);
+      return HONE_CLI_EXIT_FAILED;
+    }
   if (opt_resume)
     recipe = hone_recipe_load (resume_recipe, error);
   else if (argc == 1)

@@ -2025,7 +2025,7 @@ poll_commands (HoneTrainer *t, GError **error)
   t->diverged = FALSE;
   atomic_store (&t->state, HONE_TRAINER_RUNNING);
   emit_message (t, HONE_EVENT_RESUMED, NULL, "resumed with learning rate %g", current_lr (t));
-  return FLOW_CONTINUE;
+  return atomic_load (&t->stop_req) ? stop_flow (t) : FLOW_CONTINUE;
 }
 
 static gboolean
@@ -2469,9 +2469,10 @@ trainer_run (HoneTrainer *t)
                                    t->bad_epochs, t->best_metric, t->best_epoch);
       else
         message = t->val_loader && isfinite (t->last_val_accuracy)
-                    ? g_strdup_printf ("finished %d epochs: validation accuracy %.1f %%, loss %.4f",
-                                       r->epochs, 100.0 * t->last_val_accuracy, t->last_val_loss)
-                    : g_strdup_printf ("finished %d epochs", r->epochs);
+                    ? g_strdup_printf ("finished %d epoch%s: validation accuracy %.1f %%, loss %.4f",
+                                       r->epochs, r->epochs == 1 ? "" : "s",
+                                       100.0 * t->last_val_accuracy, t->last_val_loss)
+                    : g_strdup_printf ("finished %d epoch%s", r->epochs, r->epochs == 1 ? "" : "s");
       break;
     }
   if (reason == HONE_FINISH_FAILED)

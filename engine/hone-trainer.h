@@ -235,7 +235,7 @@ typedef struct
   HoneEpochInfo epoch_info; /* EPOCH */
   HoneEvaluation *validation;     /* VALIDATION; owned by the event */
   char *path;               /* CHECKPOINT: the file; WARNING: the file concerned, or NULL */
-  char *what;               /* CHECKPOINT: "checkpoint", "best", "final", "report", "recipe" */
+  char *what;               /* CHECKPOINT: "checkpoint", "best", "final" or "report" */
   char *message;            /* WARNING, ERROR, PAUSED, FINISHED: for a person */
   gboolean diverged;        /* PAUSED: a non-finite loss or gradient */
   double lr;                /* PAUSED: the learning rate that diverged */

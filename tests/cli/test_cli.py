@@ -42,11 +42,13 @@ def case(fn):
 
 def test_help():
     p = run("--help")
-    for cmd in ("info", "predict", "bench"):
+    for cmd in ("info", "predict", "bench", "train", "eval"):
         assert cmd in p.stdout, f"--help does not list {cmd}"
         q = run(cmd, "--help")
         assert "--json" in q.stdout and "Usage" in q.stdout, f"{cmd} --help: {q.stdout}"
     run("help", "predict")
+    p = run("train", "--help")
+    assert "--set" in p.stdout and "--resume" in p.stdout and "--out" in p.stdout, p.stdout
 
 
 def test_usage_errors():
@@ -149,11 +151,112 @@ def test_predict_matches_torch():
             assert ".weight" in p.stderr and "shape" in p.stderr and w in p.stderr, p.stderr
 
 
+QUICK = ["--set", "data.limit=300", "--set", "train.epochs=1", "--set", "freeze.mode=head",
+         "--set", "train.threads=2"]
+
+
+def json_lines(text):
+    events = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert events and all("event" in e for e in events), text[:500]
+    return events
+
+
+def test_train_errors():
+    p = run("train", "--set", "optimizer.lrr=1", expect=2)
+    assert "optimizer.lrr" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    p = run("train", "--set", "optimizer.lr=-1", expect=2)
+    assert "optimizer.lr" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    p = run("train", "/nonexistent/recipe.hone", expect=1)
+    assert "/nonexistent/recipe.hone" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    with tempfile.TemporaryDirectory() as d:
+        p = run("train", "--resume", d, expect=1)
+        assert "checkpoint" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+        p = run("train", "a.hone", "b.hone", expect=2)
+        p = run("train", "--set", "model.arch=resnet99", "--out", os.path.join(d, "x"), expect=2)
+        assert "resnet99" in p.stderr, p.stderr
+    p = run("eval", "--arch", "cnn-s", expect=2)
+    assert "missing --weights" in p.stderr, p.stderr
+
+
+def test_train_eval_resume():
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "run")
+        p = run("train", *QUICK, "--out", out)      # stdout is a pipe: JSON events
+        events = json_lines(p.stdout)
+        assert events[0]["event"] == "started" and events[-1]["event"] == "finished", events[-1]
+        assert events[-1]["reason"] == "completed", events[-1]
+        kinds = {e["event"] for e in events}
+        assert {"step", "epoch", "validation", "checkpoint"} <= kinds, kinds
+        for f in ("recipe.hone", "metrics.jsonl", "checkpoint.safetensors", "best.safetensors",
+                  "final.safetensors", "report.json"):
+            assert os.path.isfile(os.path.join(out, f)), f
+        assert not os.path.exists(os.path.join(out, "final.onnx"))
+        with open(os.path.join(out, "metrics.jsonl")) as f:
+            logged = json_lines(f.read())
+        assert len(logged) >= len(events)
+        with open(os.path.join(out, "report.json")) as f:
+            report = json.load(f)
+        assert 0 <= report["accuracy"] <= 1 and len(report["confusion"]) == 5, report.keys()
+
+        final = os.path.join(out, "final.safetensors")
+        p = run("eval", "--arch", "cnn-s", "--weights", final, "--data", "fmnist-test:5-9",
+                "--batch", "100", "--json")
+        e = json.loads(p.stdout)
+        assert e["samples"] == 5000 and len(e["confusion"]) == 5, e.keys()
+        assert sum(map(sum, e["confusion"])) == 5000
+        assert 0 <= e["accuracy"] <= 1 and e["loss"] > 0, (e["accuracy"], e["loss"])
+        p = run("eval", "--arch", "cnn-s", "--weights", final, "--data", "fmnist-test:5-9",
+                "--batch", "100")
+        assert "accuracy" in p.stdout and "Confusion" in p.stdout and "precision" in p.stdout, p.stdout
+        assert "Worst" in p.stdout, p.stdout
+
+        # the run is complete; more epochs continue it
+        p = run("train", "--resume", out, expect=1)
+        assert "complete" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+        p = run("train", "--resume", out, "--set", "train.epochs=2")
+        events = json_lines(p.stdout)
+        assert events[0]["resumed"] is True and events[-1]["reason"] == "completed", events[-1]
+        assert [e["epoch"] for e in events if e["event"] == "epoch"] == [2]
+
+        # a folder that holds a run is not overwritten
+        p = run("train", *QUICK, "--out", out, expect=1)
+        assert "already holds a run" in p.stderr, p.stderr
+
+
+def test_train_sigint():
+    import signal
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "run")
+        args = [CLI, "train", "--set", "data.limit=1500", "--set", "train.epochs=2",
+                "--set", "train.batch=8", "--set", "freeze.mode=head", "--out", out, "--json"]
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        steps = 0
+        while steps < 3:
+            line = proc.stdout.readline()
+            assert line, "hone-cli train ended before its third step"
+            steps += json.loads(line)["event"] == "step"
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=300)
+        assert proc.returncode == 128 + signal.SIGINT, (proc.returncode, err)
+        events = json_lines(rest)
+        assert events[-1]["event"] == "finished" and events[-1]["reason"] == "stopped", events[-1]
+        assert "--resume" in err and err.count("\n") == 1, err
+        assert os.path.isfile(os.path.join(out, "checkpoint.safetensors"))
+        assert not os.path.exists(os.path.join(out, "final.safetensors"))
+        p = run("train", "--resume", out)
+        events = json_lines(p.stdout)
+        assert events[0]["resumed"] is True and events[-1]["reason"] == "completed", events[-1]
+
+
+
 case(test_help)
 case(test_usage_errors)
 case(test_info_json)
 case(test_bench_json)
 case(test_predict_bad_files)
+case(test_train_errors)
+case(test_train_eval_resume)
+case(test_train_sigint)
 if WITH_TORCH:
     case(test_predict_matches_torch)
 
