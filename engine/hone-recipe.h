@@ -147,11 +147,27 @@ gboolean    hone_recipe_save (const HoneRecipe *recipe, const char *path, GError
 char       *hone_recipe_to_data (const HoneRecipe *recipe, gsize *length);
 HoneRecipe *hone_recipe_from_data (const char *data, gsize length, const char *what, GError **error);
 
-/* "group.key=value" */
+/* "group.key=value": spaces around the key and the value are ignored.
+ * Checks the value against the key's own range (an error names the key, the
+ * value and the range, and suggests the nearest key for an unknown one) and
+ * leaves the recipe unchanged on error.  Combinations are checked by
+ * hone_recipe_validate.  model.arch and model.source exclude each other:
+ * setting one non-empty clears the other. */
 gboolean    hone_recipe_set (HoneRecipe *recipe, const char *assignment, GError **error);
+/* The value of "group.key" as a recipe file writes it; transfer full.  NULL
+ * with an error for an unknown key. */
+char       *hone_recipe_get (const HoneRecipe *recipe, const char *key, GError **error);
 /* The schedule in optimizer steps for a run of `epochs` epochs of
  * `steps_per_epoch` optimizer steps (after accumulation), base lr
- * recipe->lr; plateau's mode follows stop.metric. */
+ * recipe->lr; plateau's mode follows stop.metric.  Epochs become steps
+ * rounded to the nearest (at least 1 where the schedule needs 1).  Lengths
+ * measured from the end of the warmup (cycle_epochs 0, polynomial and
+ * onecycle) are the run's steps minus the warmup's, at least 1; milestones
+ * are epochs of the whole run, moved after the warmup and kept strictly
+ * increasing.  A onecycle run too short for its pct_start (pct_start *
+ * steps must exceed 1) gets the shortest valid cycle instead, and the run
+ * ends before its cycle does.  For a valid recipe the result passes
+ * hone_schedule_validate. */
 void        hone_recipe_schedule (const HoneRecipe *recipe, int64_t steps_per_epoch,
                                   HoneSchedule *schedule);
 
@@ -175,9 +191,21 @@ typedef struct
   const char *default_text;  /* as written in the file */
   const char *range;         /* "0.0 to 10", "sgd, adam, adamw", for people */
   const char *help;          /* one sentence: what it does and when to use it */
+  /* INT and DOUBLE keys, and the numbers of a numeric LIST (model.mean,
+   * model.std, schedule.milestones): the allowed values, for spin buttons.
+   * 0 and 0 for other keys. */
+  double min;
+  double max;
+  gboolean min_open;         /* TRUE: min itself is not allowed */
+  gboolean max_open;         /* TRUE: max itself is not allowed */
+  gboolean zero_allowed;     /* 0 is allowed too, outside min..max (meaning off or automatic) */
+  const char *const *choices;/* CHOICE: NULL-terminated words; NULL for other types */
 } HoneRecipeKey;
 
-/* Every key, NULL-key-terminated, in file order. */
+/* Every key, NULL-key-terminated, in file order; owned by the engine, lives
+ * as long as the program. */
 const HoneRecipeKey *hone_recipe_keys (void);
+/* The key "group.key", or NULL when there is none. */
+const HoneRecipeKey *hone_recipe_find_key (const char *key);
 
 G_END_DECLS
