@@ -367,8 +367,8 @@ static const KeyDef key_defs[] = {
   KEY_CUSTOM ("schedule.milestones", HONE_RECIPE_LIST, "2,4", 0, MAX_EPOCHS, F_MIN_OPEN,
               "1 to 16 comma-separated increasing epochs above 0 up to 10000, or empty",
               parse_milestones, format_milestones,
-              "multistep: the epochs of the run (counted from its start, after any warmup) at "
-              "which the learning rate drops by schedule.gamma."),
+              "multistep: the epochs of the run (counted from its start, and later than any "
+              "warmup) at which the learning rate drops by schedule.gamma."),
   KEY_DOUBLE ("schedule.cycle_epochs", schedule.cycle_epochs, "0", 0, MAX_EPOCHS, 0,
               "cosine: epochs of the glide down, 0 for the rest of the run after the warmup; "
               "cosine_restarts: epochs of the first cycle, 0 for the rest of the run."),
