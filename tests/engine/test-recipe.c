@@ -774,6 +774,7 @@ test_range_errors (void)
   assert_invalid (d, "freeze.list has an item “a,b”", NULL);
   d->freeze_list[0][1] = '\0';
   assert_valid (d);
+  g_strfreev (d->lr_mults);
   d->lr_mults = g_strsplit (" fc=2", ";", -1);
   assert_invalid (d, "layers.lr_mult has an item “ fc=2”", NULL);
   g_strfreev (d->lr_mults);
