@@ -9,6 +9,7 @@
 #include "hone-ops.h"
 #include "hone-optim.h"
 #include "hone-parallel.h"
+#include "hone-recipe.h"
 #include "hone-rng.h"
 #include "hone-safetensors.h"
 #include "hone-schedule.h"
