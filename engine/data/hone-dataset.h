@@ -34,6 +34,11 @@ typedef struct
   char *message;   /* what was wrong, for a person */
 } HoneDataIssue;
 
+/* A new issue holding copies of path and message. */
+HoneDataIssue *hone_data_issue_new  (const char *path, const char *message);
+void           hone_data_issue_free (HoneDataIssue *issue);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HoneDataIssue, hone_data_issue_free)
+
 /* Opens a source:
  *   "fmnist"           Fashion-MNIST's 60,000 training images (Debian's dataset-fashion-mnist)
  *   "fmnist-test"      its 10,000 test images
@@ -103,6 +108,25 @@ gboolean hone_split_kfold      (const HoneDataset *ds, int k, int fold, uint64_t
 gboolean hone_split_given      (const HoneDataset *train, const HoneDataset *val,
                                 HoneSplit *split, GError **error);
 void     hone_split_clear      (HoneSplit *split);
+
+/* `data.limit`: keeps at most `limit` samples of the split (0: all),
+ * shared among train, val and test in proportion to their sizes, and
+ * within each part among the classes in proportion to their counts, both
+ * by largest remainder (quotas floor (limit * size / total), the rest one
+ * each to the largest remainders, ties to train, then val, then test, or
+ * to the lower class); every non-empty part and every class present in a
+ * part keeps at least one sample when the limit allows it.  Which samples
+ * of a class stay is random, deterministic for the seed; the kept indices
+ * stay in their order.  Apply it after splitting, so that a limited
+ * validation set is drawn from the same split as an unlimited one. */
+void     hone_split_limit       (HoneSplit *split, const HoneDataset *ds, int limit, uint64_t seed);
+/* The same for a split from hone_split_given: val indices refer to val. */
+void     hone_split_limit_given (HoneSplit *split, const HoneDataset *train,
+                                 const HoneDataset *val, int limit, uint64_t seed);
+/* The same for one list of sample indices of ds: keeps at most `limit` of
+ * the n (in place, order kept, 0: all) and returns how many remain. */
+int      hone_dataset_limit_indices (const HoneDataset *ds, int *indices, int n, int limit,
+                                     uint64_t seed);
 
 /* Largest class count over the smallest non-zero one (1 when balanced). */
 double   hone_class_imbalance  (const int64_t *counts, int n_classes);
