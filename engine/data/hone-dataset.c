@@ -375,6 +375,14 @@ parse_class_subset (const char *source, const char *spec, int n_classes, int *n_
           g_array_append_val (ids, id);
         }
     }
+  if (ids->len == 0)
+    {
+      g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
+                   "'%s' lists no class: use class numbers and ranges such as 5-9 or 0,2,4",
+                   source);
+      g_array_free (ids, TRUE);
+      return NULL;
+    }
   *n_out = (int) ids->len;
   return (int *) (void *) g_array_free (ids, FALSE);
 }
@@ -449,15 +457,16 @@ static HoneDataset *
 open_idx_path (const char *source, GError **error)
 {
   g_autofree char *display = g_filename_display_name (source);
-  g_autofree char *step = replace_in_basename (source, "images", "labels");
-  g_autofree char *labels = replace_in_basename (step, "idx3", "idx1");
-  if (strcmp (labels, source) == 0)
+  g_autofree char *base = g_path_get_basename (source);
+  if (!strstr (base, "images"))
     {
       g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
-                   "'%s': Hone finds an IDX file's labels by its name (…-images-idx3-ubyte → "
-                   "…-labels-idx1-ubyte), and this name has no 'images' in it", display);
+                   "'%s': Hone finds an IDX file's labels by its name (NAME-images-idx3-ubyte "
+                   "-> NAME-labels-idx1-ubyte), and this name has no 'images' in it", display);
       return NULL;
     }
+  g_autofree char *step = replace_in_basename (source, "images", "labels");
+  g_autofree char *labels = replace_in_basename (step, "idx3", "idx1");
   if (!g_file_test (labels, G_FILE_TEST_EXISTS))
     {
       /* the labels may be compressed when the images are not, or not */
@@ -1120,7 +1129,7 @@ hone_dataset_open (const char *source, GError **error)
         {
           g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
                        "'%s' is an IDX labels file: give its images file "
-                       "(…-images-idx3-ubyte) as the source", display);
+                       "(NAME-images-idx3-ubyte) as the source", display);
           return NULL;
         }
       return open_idx_path (source, error);

@@ -76,6 +76,9 @@ set_gz_error (HoneIdxFile *f, const char *what, GError **error)
 {
   int errnum = 0;
   const char *msg = gzerror (f->gz, &errnum);
+  /* zlib prefixes the file's name, "<fd:N>" for gzdopen: ours is in front */
+  if (g_str_has_prefix (msg, "<fd:") && strstr (msg, ">: "))
+    msg = strstr (msg, ">: ") + 3;
   if (errnum == Z_ERRNO)
     g_set_error (error, HONE_ERROR, HONE_ERROR_IO, "Could not read '%s': %s", f->display,
                  g_strerror (errno));

@@ -59,7 +59,7 @@ check_size (const char *display, guint64 width, guint64 height, GError **error)
     {
       g_set_error (error, HONE_ERROR, HONE_ERROR_FORMAT,
                    "'%s' is %" G_GUINT64_FORMAT " x %" G_GUINT64_FORMAT " pixels, larger than "
-                   "Hone's limit (%d pixels a side, %d megapixels): skipped without decoding",
+                   "Hone's limit (%d pixels a side, %d megapixels)",
                    display, width, height, HONE_IMAGE_MAX_SIDE, HONE_IMAGE_MAX_PIXELS >> 20);
       return FALSE;
     }
@@ -75,8 +75,10 @@ read_be32 (const guint8 *p)
 /* The PNG specification (https://www.w3.org/TR/png/#11IHDR): the signature,
  * then IHDR first: length 13, "IHDR", width, height, bit depth, colour type,
  * compression, filter, interlace, CRC over type and data. */
+/* file_size: the whole file's, of which b holds the first n bytes. */
 static gboolean
-png_parse_ihdr (const guint8 *b, gsize n, const char *display, HoneImageInfo *info, GError **error)
+png_parse_ihdr (const guint8 *b, gsize n, guint64 file_size, const char *display,
+                HoneImageInfo *info, GError **error)
 {
   static const guint8 ihdr_head[8] = { 0, 0, 0, 13, 'I', 'H', 'D', 'R' };
   if (n < 33)
@@ -127,6 +129,17 @@ png_parse_ihdr (const guint8 *b, gsize n, const char *display, HoneImageInfo *in
     }
   if (!check_size (display, width, height, error))
     return FALSE;
+  /* deflate expands at most 1032:1 (zlib's technical details), so a file
+   * too small for its pixels is cut short or a decompression bomb. */
+  int samples = ctype == 2 ? 3 : ctype == 4 ? 2 : ctype == 6 ? 4 : 1;
+  guint64 raw = ((guint64) width * samples * depth + 7) / 8 * height + height;
+  if (file_size < raw / 1032)
+    {
+      g_set_error (error, HONE_ERROR, HONE_ERROR_FORMAT,
+                   "'%s' is truncated: %" G_GUINT64_FORMAT " bytes cannot hold the %u x %u "
+                   "pixels its header announces", display, file_size, width, height);
+      return FALSE;
+    }
   info->kind = HONE_IMAGE_KIND_PNG;
   info->width = (int) width;
   info->height = (int) height;
@@ -176,7 +189,7 @@ static float *
 decode_png (const guint8 *bytes, gsize n, const char *display, HoneImageInfo *info, GError **error)
 {
   HoneImageInfo header;
-  if (!png_parse_ihdr (bytes, n, display, &header, error))
+  if (!png_parse_ihdr (bytes, n, n, display, &header, error))
     return NULL;
 
   PngJob *job = g_new0 (PngJob, 1);
@@ -229,13 +242,15 @@ decode_png (const guint8 *bytes, gsize n, const char *display, HoneImageInfo *in
     png_error (png, "unexpected layout after transformations");
   job->pixels = g_try_malloc ((gsize) rowbytes * height);
   job->rows = g_try_new (png_bytep, height);
-  int out_c = channels <= 2 ? 1 : 3;   /* alpha, if any is left, is dropped below */
-  job->out = g_try_new (float, (gsize) out_c * width * height);
-  if (!job->pixels || !job->rows || !job->out)
+  if (!job->pixels || !job->rows)
     png_error (png, "out of memory");
   for (png_uint_32 y = 0; y < height; y++)
     job->rows[y] = job->pixels + (gsize) y * rowbytes;
   png_read_image (png, job->rows);
+  int out_c = channels <= 2 ? 1 : 3;   /* alpha, if any is left, is dropped below */
+  job->out = g_try_new (float, (gsize) out_c * width * height);
+  if (!job->out)
+    png_error (png, "out of memory");
 
   gsize plane = (gsize) width * height;
   int stride = channels * bytes_per_sample;
@@ -555,7 +570,7 @@ hone_image_probe (const char *path, HoneImageInfo *info, GError **error)
     {
     case HONE_IMAGE_KIND_PNG:
       close (fd);
-      return png_parse_ihdr (head, (gsize) got, display, info, error);
+      return png_parse_ihdr (head, (gsize) got, size, display, info, error);
     case HONE_IMAGE_KIND_JPEG:
       break;
     default:
