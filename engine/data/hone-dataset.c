@@ -1349,9 +1349,10 @@ array_steal (GArray *a, int *n)
 {
   *n = (int) a->len;
   int *data = (int *) (void *) g_array_free (a, FALSE);
-  qsort (data, *n, sizeof (int), compare_ints);
   if (*n == 0)
     g_clear_pointer (&data, g_free);
+  else
+    qsort (data, *n, sizeof (int), compare_ints);
   return data;
 }
 

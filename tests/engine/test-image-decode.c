@@ -525,6 +525,87 @@ test_probe (void)
   g_assert_nonnull (strstr (error->message, "not a regular file"));
 }
 
+/* Every prefix and 1500 random corruptions of a PNG and a JPEG of
+ * each kind: each either decodes to an image of sane size with values in
+ * [0, 1] or fails with HONE_ERROR_FORMAT; never a crash, a hang or a leak
+ * (run under ASan too). */
+static void
+check_survives (const guint8 *data, gsize n)
+{
+  g_autoptr (GError) error = NULL;
+  HoneImageInfo info;
+  float *out = hone_image_decode_bytes (data, n, "mutant", 0, 0, &info, &error);
+  if (!out)
+    {
+      g_assert_error (error, HONE_ERROR, HONE_ERROR_FORMAT);
+      return;
+    }
+  g_assert_no_error (error);
+  g_assert_true (info.channels == 1 || info.channels == 3);
+  g_assert_cmpint (info.width, >=, 1);
+  g_assert_cmpint (info.height, >=, 1);
+  g_assert_cmpint ((gint64) info.width * info.height, <=, HONE_IMAGE_MAX_PIXELS);
+  gsize numel = (gsize) info.channels * info.width * info.height;
+  for (gsize i = 0; i < numel; i++)
+    g_assert_true (out[i] >= 0.0f && out[i] <= 1.0f);
+  g_free (out);
+}
+
+static void
+test_mutations (void)
+{
+  enum { W = 19, H = 13 };
+  guint8 px[H * W * 4];
+  for (int i = 0; i < H * W * 4; i++)
+    px[i] = (guint8) (i * 29 + 3);
+  const png_color pal[4] = { { 1, 2, 3 }, { 200, 100, 0 }, { 9, 9, 9 }, { 255, 255, 255 } };
+  guint8 idx[H * W];
+  for (int i = 0; i < H * W; i++)
+    idx[i] = (guint8) (i % 4);
+  HoneTestPng pngs[] = {
+    { .width = W, .height = H, .color_type = PNG_COLOR_TYPE_RGB_ALPHA, .bit_depth = 8, .samples = px },
+    { .width = W, .height = H, .color_type = PNG_COLOR_TYPE_GRAY, .bit_depth = 8, .samples = px,
+      .interlace = TRUE },
+    { .width = W, .height = H, .color_type = PNG_COLOR_TYPE_PALETTE, .bit_depth = 2, .samples = idx,
+      .palette = pal, .n_palette = 4 },
+    { .width = W, .height = H, .color_type = PNG_COLOR_TYPE_GRAY_ALPHA, .bit_depth = 16,
+      .samples = px },
+  };
+  GPtrArray *files = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  for (guint i = 0; i < G_N_ELEMENTS (pngs); i++)
+    g_ptr_array_add (files, hone_test_png_bytes (&pngs[i]));
+  g_ptr_array_add (files, hone_test_jpeg_bytes (W, H, 1, px, 75));
+  g_ptr_array_add (files, hone_test_jpeg_bytes (W, H, 3, px, 75));
+  g_ptr_array_add (files, hone_test_jpeg_bytes (W, H, 4, px, 75));
+
+  HoneRng rng;
+  hone_rng_init (&rng, 2024, 0);
+  for (guint f = 0; f < files->len; f++)
+    {
+      gsize n;
+      const guint8 *good = g_bytes_get_data (g_ptr_array_index (files, f), &n);
+      check_survives (good, n);
+      for (gsize cut = 0; cut < n; cut += 1 + cut / 16)
+        check_survives (good, cut);
+      g_autofree guint8 *m = g_malloc (n);
+      for (int t = 0; t < 1500; t++)
+        {
+          memcpy (m, good, n);
+          int flips = 1 + (int) hone_rng_below (&rng, 4);
+          for (int k = 0; k < flips; k++)
+            {
+              gsize at = hone_rng_below (&rng, (uint32_t) n);
+              if (hone_rng_below (&rng, 2))
+                m[at] ^= (guint8) (1u << hone_rng_below (&rng, 8));
+              else
+                m[at] = (guint8) hone_rng_next (&rng);
+            }
+          check_survives (m, n);
+        }
+    }
+  g_ptr_array_unref (files);
+}
+
 /* ---- conversion and resizing ------------------------------------------- */
 
 static void
@@ -693,6 +774,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/image/jpeg/scaling", test_jpeg_scaling);
   g_test_add_func ("/engine/image/jpeg/corrupt", test_jpeg_corrupt);
   g_test_add_func ("/engine/image/probe", test_probe);
+  g_test_add_func ("/engine/image/mutations", test_mutations);
   g_test_add_func ("/engine/image/convert", test_convert);
   g_test_add_func ("/engine/image/resize/golden", test_resize_golden);
   g_test_add_func ("/engine/image/resize/reference", test_resize_reference);
