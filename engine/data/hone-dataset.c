@@ -288,6 +288,11 @@ open_idx (const char *source, const char *images_path, const char *labels_path,
       builder_add (&b, name, map[labels[i]], i, 1, (int) h, (int) w);
     }
   builder_finish (&b);
+  if (!check_usable (ds, error))
+    {
+      g_free (keep);
+      return NULL;
+    }
 
   /* The pixels of the samples kept, row by row: a subset never holds the
    * whole file. */
@@ -313,8 +318,6 @@ open_idx (const char *source, const char *images_path, const char *labels_path,
     }
   g_free (keep);
   if (!hone_idx_finish (images, error))
-    return NULL;
-  if (!check_usable (ds, error))
     return NULL;
   return g_steal_pointer (&ds);
 }
@@ -809,10 +812,10 @@ open_csv (const char *source, GError **error)
 {
   g_autofree char *display = g_filename_display_name (source);
   struct stat sb;
-  if (stat (source, &sb) != 0 || !S_ISREG (sb.st_mode))
+  if (stat (source, &sb) != 0)
     {
       g_set_error (error, HONE_ERROR, HONE_ERROR_IO, "Could not read '%s': %s", display,
-                   errno ? g_strerror (errno) : "not a regular file");
+                   g_strerror (errno));
       return NULL;
     }
   if ((guint64) sb.st_size > MAX_CSV_BYTES)
