@@ -2,6 +2,7 @@
  * The engine knows nothing of GTK, GDK or cairo. */
 #pragma once
 
+#include "data/hone-dataset.h"
 #include "hone-arch.h"
 #include "hone-error.h"
 #include "hone-graph.h"
