@@ -2,6 +2,7 @@
  * The engine knows nothing of GTK, GDK or cairo. */
 #pragma once
 
+#include "data/hone-dataset.h"
 #include "hone-arch.h"
 #include "hone-error.h"
 #include "hone-graph.h"
@@ -9,6 +10,7 @@
 #include "hone-ops.h"
 #include "hone-optim.h"
 #include "hone-parallel.h"
+#include "hone-recipe.h"
 #include "hone-rng.h"
 #include "hone-safetensors.h"
 #include "hone-schedule.h"
