@@ -1109,70 +1109,6 @@ apply_lr_mults (HoneTrainer *t, GError **error)
 
 /* ---- data --------------------------------------------------------------- */
 
-static int
-compare_ints (const void *a, const void *b)
-{
-  int x = *(const int *) a, y = *(const int *) b;
-  return (x > y) - (x < y);
-}
-
-/* A stratified subset of `keep` of the n indices: each class keeps its share
- * (largest remainders get the rest), chosen at random for the seed, in
- * ascending index order. */
-static int *
-limit_indices (const HoneDataset *ds, const int *idx, int n, int keep, uint64_t seed, int *n_out)
-{
-  if (keep >= n)
-    {
-      *n_out = n;
-      return g_memdup2 (idx, (gsize) MAX (n, 1) * sizeof (int));
-    }
-  int k = hone_dataset_n_classes (ds);
-  g_autofree int *count = g_new0 (int, k);
-  g_autofree int *quota = g_new0 (int, k);
-  g_autofree int64_t *rem = g_new0 (int64_t, k);
-  for (int i = 0; i < n; i++)
-    count[hone_dataset_label (ds, idx[i])]++;
-  int given = 0;
-  for (int c = 0; c < k; c++)
-    {
-      quota[c] = (int) ((int64_t) count[c] * keep / n);
-      rem[c] = (int64_t) count[c] * keep % n;
-      given += quota[c];
-    }
-  while (given < keep)
-    {
-      int best = -1;
-      for (int c = 0; c < k; c++)
-        if (quota[c] < count[c] && (best < 0 || rem[c] > rem[best]))
-          best = c;
-      if (best < 0)
-        break;
-      quota[best]++;
-      rem[best] = -1;
-      given++;
-    }
-
-  int *out = g_new (int, MAX (keep, 1));
-  int m = 0;
-  g_autofree int *members = g_new (int, n);
-  for (int c = 0; c < k; c++)
-    {
-      int cm = 0;
-      for (int i = 0; i < n; i++)
-        if (hone_dataset_label (ds, idx[i]) == c)
-          members[cm++] = idx[i];
-      HoneRng rng;
-      hone_rng_init (&rng, seed, 0x6c696d00u + (uint64_t) c);
-      hone_rng_shuffle (&rng, members, cm);
-      for (int i = 0; i < quota[c] && i < cm; i++)
-        out[m++] = members[i];
-    }
-  qsort (out, m, sizeof (int), compare_ints);
-  *n_out = m;
-  return out;
-}
-
 static void
 setup_warning (HoneTrainer *t, const char *path, const char *format, ...) G_GNUC_PRINTF (3, 4);
 
@@ -1197,19 +1133,6 @@ add_dataset_issues (HoneTrainer *t, const HoneDataset *ds)
       const HoneDataIssue *issue = issues->pdata[i];
       setup_warning (t, issue->path, "skipped %s: %s", issue->path, issue->message);
     }
-}
-
-/* Keeps a stratified part of one split list. */
-static void
-limit_part (const HoneDataset *ds, int **idx, int *n, int keep, uint64_t seed)
-{
-  if (*n == 0 || keep >= *n)
-    return;
-  int m = 0;
-  int *kept = limit_indices (ds, *idx, *n, MAX (keep, 1), seed, &m);
-  g_free (*idx);
-  *idx = kept;
-  *n = m;
 }
 
 static gboolean
@@ -1247,18 +1170,10 @@ setup_data (HoneTrainer *t, GError **error)
   if (!ok)
     return FALSE;
 
-  int total = t->split.n_train + t->split.n_val + t->split.n_test;
-  if (r->limit > 0 && total > r->limit)
-    {
-      /* each part keeps its share of the limit, each class its share of the part */
-      double f = (double) r->limit / (double) total;
-      limit_part (t->ds, &t->split.train, &t->split.n_train,
-                  (int) lround (t->split.n_train * f), r->seed);
-      limit_part (t->val_ds, &t->split.val, &t->split.n_val, (int) lround (t->split.n_val * f),
-                  r->seed + 1);
-      limit_part (t->ds, &t->split.test, &t->split.n_test, (int) lround (t->split.n_test * f),
-                  r->seed + 2);
-    }
+  if (r->limit > 0 && t->val_ds != t->ds)
+    hone_split_limit_given (&t->split, t->ds, t->val_ds, r->limit, r->seed);
+  else if (r->limit > 0)
+    hone_split_limit (&t->split, t->ds, r->limit, r->seed);
   if (t->split.n_train == 0)
     {
       g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
@@ -1372,14 +1287,22 @@ setup_model (HoneTrainer *t, gboolean resuming, GError **error)
   t->format.channels = opts.channels;
   t->format.height = opts.height;
   t->format.width = opts.width;
-  if (r->std[0] > 0.0f)
-    for (int c = 0; c < 4; c++)
-      {
-        t->format.mean[c] = r->mean[c];
-        t->format.std[c] = r->std[c] > 0.0f ? r->std[c] : r->std[0];
-      }
-  else
-    hone_default_normalization (opts.channels, t->format.mean, t->format.std);
+  gboolean given = FALSE;
+  for (int c = 0; c < 4; c++)
+    given |= r->std[c] != 0.0f;
+  hone_default_normalization (opts.channels, t->format.mean, t->format.std);
+  for (int c = 0; given && c < MIN (opts.channels, 4); c++)
+    {
+      if (r->std[c] == 0.0f)
+        {
+          g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
+                       "model.std gives no value for channel %d of the model's %d: give one value "
+                       "for every channel, or one per channel", c + 1, opts.channels);
+          return FALSE;
+        }
+      t->format.mean[c] = r->mean[c];
+      t->format.std[c] = r->std[c];
+    }
 
   t->class_names = g_new0 (char *, t->n_classes + 1);
   for (int c = 0; c < t->n_classes; c++)
