@@ -898,6 +898,145 @@ test_early_stopping (void)
   g_assert_error (error, HONE_ERROR, HONE_ERROR_INVALID);
 }
 
+/* ---- freezing presets, discriminative rates, validation every n steps --- */
+
+static void
+stop_at_start (HoneTrainer *t, const HoneEvent *ev, gpointer data)
+{
+  if (ev->kind == HONE_EVENT_STARTED)
+    {
+      *(int64_t *) data = ev->start.trainable_params;
+      hone_trainer_stop (t);
+    }
+}
+
+static void
+test_freeze_presets (void)
+{
+  /* cnn-s: stage1 9632 floats, stage2 55552, stage3 73984, head 645 */
+  const int64_t total = 139813;
+  const struct
+  {
+    const char *mode;
+    const char *more;
+    int64_t trainable;
+  } cases[] = {
+    { "none", NULL, total },
+    { "head", NULL, 645 },
+    { "last", "freeze.blocks=1", 645 + 73984 },
+    { "last", "freeze.blocks=2", 645 + 73984 + 55552 },
+    { "first", "freeze.blocks=1", total - 9632 },
+    { "first", "freeze.blocks=3", 645 },
+    { "list", "freeze.list=stage2,fc", total - 55552 - 645 },
+    { "list", "freeze.list=conv1", total - 288 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("freeze-%u", i);
+      g_autofree char *dir = run_path (name);
+      g_autoptr (HoneRecipe) r = small_recipe (100, 1);
+      g_autofree char *mode = g_strdup_printf ("freeze.mode=%s", cases[i].mode);
+      set (r, mode);
+      if (cases[i].more)
+        set (r, cases[i].more);
+      g_autoptr (HoneTrainer) t = new_trainer (r, dir);
+      int64_t trainable = -1;
+      g_assert_cmpint (hone_trainer_run_sync (t, stop_at_start, &trainable), ==, HONE_FINISH_STOPPED);
+      g_test_message ("%s %s: %" G_GINT64_FORMAT, cases[i].mode, cases[i].more ? cases[i].more : "",
+                      trainable);
+      g_assert_cmpint (trainable, ==, cases[i].trainable);
+    }
+}
+
+/* One SGD step from the same start: each weight moves lr * mult * gradient,
+ * so against a run without multipliers the moves scale by mult. */
+static char *
+one_step (const char *name, const char *decay, const char *mult)
+{
+  g_autofree char *dir = run_path (name);
+  g_autoptr (HoneRecipe) r = small_recipe (40, 1);    /* 32 training images: one batch */
+  set (r, "optimizer.name=sgd");
+  set (r, "optimizer.momentum=0");
+  set (r, "optimizer.weight_decay=0");
+  set (r, "optimizer.lr=0.1");
+  set (r, decay);
+  set (r, mult);
+  g_autoptr (HoneTrainer) t = new_trainer (r, dir);
+  g_autoptr (GPtrArray) seen = seen_array ();
+  g_assert_cmpint (run_collect (t, seen), ==, HONE_FINISH_COMPLETED);
+  g_assert_cmpint (count_of (seen, HONE_EVENT_STEP), ==, 1);
+  return file_in (dir, "final.safetensors");
+}
+
+static void
+assert_moves_scaled (const char *initial, const char *ref, const char *scaled, const char *name,
+                     double mult)
+{
+  int64_t n;
+  g_autofree float *w0 = read_tensor (initial, name, &n);
+  g_autofree float *a = read_tensor (ref, name, NULL);
+  g_autofree float *b = read_tensor (scaled, name, NULL);
+  int checked = 0;
+  for (int64_t i = 0; i < n; i++)
+    {
+      double da = (double) a[i] - w0[i], db = (double) b[i] - w0[i];
+      if (fabs (da) < 1e-4)
+        continue;
+      if (fabs (db - mult * da) > 1e-2 * fabs (mult * da) + 1e-6)
+        g_error ("%s[%" G_GINT64_FORMAT "] moved %g, expected %g x %g", name, i, db, mult, da);
+      checked++;
+    }
+  g_assert_cmpint (checked, >, 0);
+}
+
+static void
+test_lr_decay (void)
+{
+  HoneArchOptions opts;
+  hone_arch_options_init (&opts, hone_arch_find ("cnn-s"));
+  opts.classes = 5;
+  opts.seed = 7;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HoneGraph) g = hone_arch_build ("cnn-s", &opts, &error);
+  g_assert_no_error (error);
+  g_autofree char *initial = file_in (tmp_root, "lr-initial.safetensors");
+  g_assert_true (hone_graph_save_safetensors (g, initial, NULL, &error));
+
+  g_autofree char *ref = one_step ("lr-ref", "layers.lr_decay=1", "layers.lr_mult=");
+  g_autofree char *dec = one_step ("lr-decay", "layers.lr_decay=0.5", "layers.lr_mult=conv5=2,fc=0.5");
+  /* head 1 (x 0.5 for fc), stage3 0.5 (x 2 for conv5), stage2 0.25, stage1 0.125 */
+  assert_moves_scaled (initial, ref, dec, "fc.weight", 0.5);
+  assert_moves_scaled (initial, ref, dec, "conv5.weight", 1.0);
+  assert_moves_scaled (initial, ref, dec, "bn5.weight", 0.5);
+  assert_moves_scaled (initial, ref, dec, "conv3.weight", 0.25);
+  assert_moves_scaled (initial, ref, dec, "conv1.weight", 0.125);
+}
+
+static void
+test_val_every (void)
+{
+  g_autofree char *dir = run_path ("val-every");
+  g_autoptr (HoneRecipe) r = small_recipe (300, 1);   /* 240 images: 8 batches */
+  set (r, "freeze.mode=head");
+  set (r, "train.val_every=3");
+  g_autoptr (HoneTrainer) t = new_trainer (r, dir);
+  g_autoptr (GPtrArray) seen = seen_array ();
+  g_assert_cmpint (run_collect (t, seen), ==, HONE_FINISH_COMPLETED);
+  /* after steps 3 and 6, and at the end of the epoch (step 8) */
+  int64_t at[3];
+  int n = 0;
+  for (guint i = 0; i < seen->len; i++)
+    if (((Seen *) seen->pdata[i])->kind == HONE_EVENT_VALIDATION)
+      {
+        g_assert_cmpint (n, <, 3);
+        at[n++] = ((Seen *) seen->pdata[i])->step;
+      }
+  g_assert_cmpint (n, ==, 3);
+  g_assert_cmpint (at[0], ==, 3);
+  g_assert_cmpint (at[1], ==, 6);
+  g_assert_cmpint (at[2], ==, 8);
+}
+
 /* ---- errors a user can cause -------------------------------------------- */
 
 static void
@@ -1075,6 +1214,9 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/trainer/unfreeze", test_unfreeze);
   g_test_add_func ("/engine/trainer/head", test_head);
   g_test_add_func ("/engine/trainer/early-stopping", test_early_stopping);
+  g_test_add_func ("/engine/trainer/freeze-presets", test_freeze_presets);
+  g_test_add_func ("/engine/trainer/lr-decay", test_lr_decay);
+  g_test_add_func ("/engine/trainer/val-every", test_val_every);
   g_test_add_func ("/engine/trainer/errors", test_errors);
   g_test_add_func ("/engine/trainer/evaluate", test_evaluate);
   int status = g_test_run ();
