@@ -5,6 +5,7 @@
  * comparison.  Warm-up steps are not timed. */
 #include "config.h"
 
+#include <cblas.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -115,6 +116,7 @@ bench_run (int argc, char **argv, GError **error)
       MEMBER ("batch", json_builder_add_int_value (b, opt_batch));
       MEMBER ("trainable", json_builder_add_string_value (b, opt_trainable ? opt_trainable : "all"));
       MEMBER ("threads", json_builder_add_int_value (b, hone_get_num_threads ()));
+      MEMBER ("blas_core", json_builder_add_string_value (b, openblas_get_corename ()));
       MEMBER ("steps", json_builder_add_int_value (b, steps));
       MEMBER ("seconds", json_builder_add_double_value (b, seconds));
       MEMBER ("images_per_s", json_builder_add_double_value (b, ips));
@@ -131,8 +133,9 @@ bench_run (int argc, char **argv, GError **error)
   else
     {
       g_autofree char *act = hone_cli_format_count ((double) hone_graph_activation_bytes (g));
-      printf ("%s, input %s, batch %d, trainable %s, %d threads\n", opt_arch, shape, opt_batch,
-              opt_trainable ? opt_trainable : "all", hone_get_num_threads ());
+      printf ("%s, input %s, batch %d, trainable %s, %d threads, OpenBLAS %s kernels\n", opt_arch,
+              shape, opt_batch, opt_trainable ? opt_trainable : "all", hone_get_num_threads (),
+              openblas_get_corename ());
       printf ("%d steps in %.2f s: %.1f images/s, %.1f ms per step, activations %sB\n",
               steps, seconds, ips, 1e3 * seconds / steps, act);
     }

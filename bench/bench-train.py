@@ -87,7 +87,8 @@ def hone_images_per_s(hone, arch, shape, batch, trainable, threads, seconds, war
            "--trainable", trainable, "--threads", str(threads), "--seconds", str(seconds),
            "--warmup", str(warmup), "--json"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return json.loads(out)["images_per_s"]
+    result = json.loads(out)
+    return result["images_per_s"], result["blas_core"]
 
 
 def main():
@@ -107,10 +108,15 @@ def main():
     for name, arch, shape, batch, trainable in CONFIGS:
         if args.only and args.only not in name:
             continue
-        h = hone_images_per_s(args.hone, arch, shape, batch, trainable, args.threads, args.seconds, args.warmup)
+        h, core = hone_images_per_s(args.hone, arch, shape, batch, trainable, args.threads, args.seconds,
+                                    args.warmup)
         t = torch_images_per_s(arch, shape, batch, trainable, args.seconds, args.warmup)
-        rows.append({"config": name, "hone_images_per_s": h, "torch_images_per_s": t, "ratio": h / t})
+        rows.append({"config": name, "hone_images_per_s": h, "torch_images_per_s": t, "ratio": h / t,
+                     "openblas_core": core})
         print(f"{name:34s} {h:11.1f} {t:14.1f} {h / t:7.2f}", flush=True)
+    if rows:
+        print(f"Hone's OpenBLAS ran its {rows[0]['openblas_core']} kernels"
+              + (" (OPENBLAS_CORETYPE is set in this environment)" if os.environ.get("OPENBLAS_CORETYPE") else ""))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"threads": args.threads, "results": rows}, f, indent=2)

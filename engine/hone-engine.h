@@ -3,6 +3,7 @@
 #pragma once
 
 #include "data/hone-augment.h"
+#include "data/hone-dataset.h"
 #include "data/hone-loader.h"
 #include "hone-arch.h"
 #include "hone-error.h"
@@ -11,6 +12,7 @@
 #include "hone-ops.h"
 #include "hone-optim.h"
 #include "hone-parallel.h"
+#include "hone-recipe.h"
 #include "hone-rng.h"
 #include "hone-safetensors.h"
 #include "hone-schedule.h"

@@ -10,9 +10,12 @@
  *
  * Three lowerings, chosen from the shapes alone:
  *   depthwise  one input channel per group (group == C, channel multiplier
- *              M / C): a direct kernel per output plane, no GEMM.
- *   pointwise  1x1, stride 1, no padding, and planes big enough for a good
- *              GEMM: per sample y_n = W x_n straight on the NCHW input.
+ *              M / C): direct kernels, no GEMM; with stride 1 over a
+ *              zero-padded copy of each plane with all taps fused.
+ *   pointwise  1x1, stride 1, no padding, and planes of 256+ pixels: per
+ *              sample y_n = W x_n straight on the NCHW input.  Smaller 1x1
+ *              planes go through im2col, where "unfolding" is a transpose
+ *              and the GEMM spans the whole chunk.
  *   im2col     everything else: a chunk of samples is unfolded into columns
  *              (C kH kW, n Ho Wo), one GEMM per group makes (M, n Ho Wo),
  *              which is scattered into NCHW with the bias.  Backward
@@ -38,7 +41,9 @@
  * 4 MB.  Measured on 3x3 convolutions from 28x28 to 4x4 planes: chunks
  * this small keep columns and staging in L2/L3 and were as fast as or
  * faster than 16-64 MB ones with one and two threads, while OpenBLAS
- * still gets GEMMs of a few thousand columns. */
+ * still gets GEMMs of a few thousand columns.  A sample whose columns do
+ * not fit (224x224 inputs with 64 channels need 115 MB) is unfolded a
+ * block of output rows at a time. */
 #define CONV_WORKSPACE_FLOATS ((int64_t) 1024 * 1024)
 
 /* The pointwise path runs one GEMM per sample; below this many output
@@ -107,19 +112,48 @@ conv_floats_per_sample (const ConvGeom *g)
   return (g->C * g->kH * g->kW + g->M) * g->Ho * g->Wo;
 }
 
-/* Samples per im2col chunk for a batch: as many as fit the workspace bound
- * and the workspace actually there (ws_bytes), balanced so that the last
- * chunk is not a sliver. */
+/* A chunk of the im2col path: `samples` whole samples, or, when one
+ * sample's columns exceed the bound, one sample `rows` output rows at a
+ * time (then the GEMM writes straight into y, so no staging). */
+typedef struct
+{
+  int64_t samples;
+  int64_t rows;
+} ConvChunk;
+
+/* Floats of workspace a chunk needs. */
 static int64_t
+conv_chunk_floats (const ConvGeom *g, ConvChunk ch)
+{
+  if (ch.rows < g->Ho)
+    return g->C * g->kH * g->kW * ch.rows * g->Wo;
+  return ch.samples * conv_floats_per_sample (g);
+}
+
+/* The chunk for a batch: as large as fits both the workspace bound and
+ * the workspace actually there (ws_bytes), balanced so that the last one
+ * is not a sliver. */
+static ConvChunk
 conv_chunk (const ConvGeom *g, int64_t batch, gsize ws_bytes)
 {
+  int64_t avail = (int64_t) MIN ((gsize) CONV_WORKSPACE_FLOATS, ws_bytes / sizeof (float));
   int64_t per_sample = conv_floats_per_sample (g);
-  int64_t nc = MAX (1, CONV_WORKSPACE_FLOATS / per_sample);
-  nc = MIN (nc, (int64_t) (ws_bytes / sizeof (float)) / per_sample);
-  g_assert (nc >= 1);
-  nc = MIN (nc, batch);
-  int64_t n_chunks = (batch + nc - 1) / nc;
-  return (batch + n_chunks - 1) / n_chunks;
+  ConvChunk ch = { 1, g->Ho };
+  if (per_sample <= avail)
+    {
+      int64_t nc = MIN (avail / per_sample, batch);
+      int64_t n_chunks = (batch + nc - 1) / nc;
+      ch.samples = (batch + n_chunks - 1) / n_chunks;
+    }
+  else
+    {
+      int64_t per_row = g->C * g->kH * g->kW * g->Wo;
+      int64_t rows = MIN (MAX (1, avail / per_row), g->Ho);
+      int64_t n_chunks = (g->Ho + rows - 1) / rows;
+      ch.rows = (g->Ho + n_chunks - 1) / n_chunks;
+    }
+  g_assert ((gsize) conv_chunk_floats (g, ch) * sizeof (float) <= ws_bytes);
+  return ch;
 }
 
 /* ---- shapes ------------------------------------------------------------ */
@@ -241,8 +275,8 @@ conv_workspace_size (const HoneNode *node, const HoneShape *in, const HoneShape 
   conv_geom_init (&g, node->attrs, &in[0], &in[1]);
   if (g.path != CONV_IM2COL)
     return 0;
-  gsize per_sample = (gsize) conv_floats_per_sample (&g) * sizeof (float);
-  return (gsize) conv_chunk (&g, in[0].d[0], G_MAXSIZE) * per_sample;
+  ConvChunk ch = conv_chunk (&g, in[0].d[0], G_MAXSIZE);
+  return (gsize) conv_chunk_floats (&g, ch) * sizeof (float);
 }
 
 /* ---- im2col / col2im ----------------------------------------------------- */
@@ -251,10 +285,11 @@ typedef struct
 {
   const ConvGeom *g;
   int64_t n;                /* samples in the chunk */
-  float *col;               /* (C kH kW, n Ho Wo) */
+  int64_t oh_a, oh_b;       /* output rows in the chunk */
+  float *col;               /* (C kH kW, n (oh_b - oh_a) Wo) */
   const float *x;           /* (n, C, H, W) */
   float *dx;                /* (n, C, H, W), col2im only */
-  float *dcol;              /* (C kH kW, n Ho Wo), col2im only; clobbered */
+  float *dcol;              /* (C kH kW, n (oh_b - oh_a) Wo), col2im only; clobbered */
 } ColArgs;
 
 /* Whether consecutive output rows of a tap read consecutive input rows,
@@ -280,42 +315,47 @@ conv_zero_edge_columns (float *restrict d, int64_t rows, int64_t Wo, int64_t ow0
       d[r * Wo + ow] = 0.0f;
 }
 
-/* Fills the columns of one (sample, channel) plane: kH kW rows of Ho Wo. */
+/* Fills the columns of one (sample, channel) plane for output rows
+ * [oh_a, oh_b): kH kW rows of (oh_b - oh_a) Wo. */
 static void
-im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const ConvGeom *g)
+im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const ConvGeom *g,
+              int64_t oh_a, int64_t oh_b)
 {
   const HoneWindowAxis *ah = &g->ah, *aw = &g->aw;
-  int64_t Ho = g->Ho, Wo = g->Wo, W = g->W, HW = g->H * W, sw = aw->stride;
+  int64_t Wo = g->Wo, W = g->W, HW = g->H * W, sw = aw->stride;
   gboolean block = conv_rows_contiguous (g);
 
   for (int64_t i = 0; i < g->kH; i++)
     {
       int64_t oh0, oh1;
-      hone_window_outputs_for_tap (ah, i, Ho, &oh0, &oh1);
+      hone_window_outputs_for_tap (ah, i, g->Ho, &oh0, &oh1);
+      oh0 = CLAMP (oh0, oh_a, oh_b);
+      oh1 = CLAMP (oh1, oh0, oh_b);
       for (int64_t j = 0; j < g->kW; j++)
         {
-          float *restrict row = col + (i * g->kW + j) * ld;
+          float *restrict row = col + (i * g->kW + j) * ld;  /* rows from oh_a */
           int64_t ow0, ow1;
           hone_window_outputs_for_tap (aw, j, Wo, &ow0, &ow1);
           int64_t off = j * aw->dilation - aw->pad_begin;
 
-          memset (row, 0, (gsize) (oh0 * Wo) * sizeof (float));
+          memset (row, 0, (gsize) ((oh0 - oh_a) * Wo) * sizeof (float));
           if (block && oh1 > oh0)
             {
               /* Rows oh0..oh1 of the tap are x[src0 ...] in one piece;
                * copy what lies inside the plane, then zero the columns
                * that fall in the padding. */
-              float *restrict d = row + oh0 * Wo;
+              float *restrict d = row + (oh0 - oh_a) * Wo;
               int64_t len = (oh1 - oh0) * Wo;
               int64_t src0 = (oh0 - ah->pad_begin + i * ah->dilation) * W + off;
               int64_t lo = MAX (src0, 0), hi = MIN (src0 + len, HW);
-              memcpy (d + (lo - src0), xp + lo, (gsize) (hi - lo) * sizeof (float));
+              if (hi > lo)
+                memcpy (d + (lo - src0), xp + lo, (gsize) (hi - lo) * sizeof (float));
               conv_zero_edge_columns (d, oh1 - oh0, Wo, ow0, ow1);
             }
           else
             for (int64_t oh = oh0; oh < oh1; oh++)
               {
-                float *restrict d = row + oh * Wo;
+                float *restrict d = row + (oh - oh_a) * Wo;
                 /* input index of output column 0 (may be in the padding) */
                 int64_t base = (oh * ah->stride - ah->pad_begin + i * ah->dilation) * W + off;
                 for (int64_t ow = 0; ow < ow0; ow++)
@@ -328,7 +368,7 @@ im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const C
                 for (int64_t ow = ow1; ow < Wo; ow++)
                   d[ow] = 0.0f;
               }
-          memset (row + oh1 * Wo, 0, (gsize) ((Ho - oh1) * Wo) * sizeof (float));
+          memset (row + (oh1 - oh_a) * Wo, 0, (gsize) ((oh_b - oh1) * Wo) * sizeof (float));
         }
     }
 }
@@ -338,45 +378,50 @@ im2col_task (int64_t begin, int64_t end, gpointer data)
 {
   const ColArgs *a = data;
   const ConvGeom *g = a->g;
-  int64_t HWo = g->Ho * g->Wo, ld = a->n * HWo, kk = g->kH * g->kW;
+  int64_t span = (a->oh_b - a->oh_a) * g->Wo, ld = a->n * span, kk = g->kH * g->kW;
   for (int64_t t = begin; t < end; t++)
     {
       int64_t c = t / a->n, s = t % a->n;
-      im2col_plane (a->col + c * kk * ld + s * HWo, ld, a->x + (s * g->C + c) * g->H * g->W, g);
+      im2col_plane (a->col + c * kk * ld + s * span, ld, a->x + (s * g->C + c) * g->H * g->W, g,
+                    a->oh_a, a->oh_b);
     }
 }
 
-/* col (C kH kW, n Ho Wo) <- x (n, C, H, W) */
+/* col (C kH kW, n (oh_b - oh_a) Wo) <- x (n, C, H, W) for output rows [oh_a, oh_b) */
 static void
-im2col (float *col, const float *x, const ConvGeom *g, int64_t n)
+im2col (float *col, const float *x, const ConvGeom *g, int64_t n, int64_t oh_a, int64_t oh_b)
 {
-  ColArgs a = { .g = g, .n = n, .col = col, .x = x };
+  ColArgs a = { .g = g, .n = n, .oh_a = oh_a, .oh_b = oh_b, .col = col, .x = x };
   hone_parallel_for (g->C * n, 4, im2col_task, &a);
 }
 
-/* Adds the columns of one (sample, channel) plane back into the image.
- * The block path zeroes the padding entries of col first (it is scratch),
- * so that one add per tap puts nothing where they wrap to. */
+/* Adds the columns of output rows [oh_a, oh_b) of one (sample, channel)
+ * plane back into the image.  The block path zeroes the padding entries
+ * of col first (it is scratch), so that one add per tap puts nothing where
+ * they wrap to. */
 static void
-col2im_plane (float *restrict dxp, float *restrict col, int64_t ld, const ConvGeom *g)
+col2im_plane (float *restrict dxp, float *restrict col, int64_t ld, const ConvGeom *g,
+              int64_t oh_a, int64_t oh_b)
 {
   const HoneWindowAxis *ah = &g->ah, *aw = &g->aw;
-  int64_t Ho = g->Ho, Wo = g->Wo, W = g->W, HW = g->H * W, sw = aw->stride;
+  int64_t Wo = g->Wo, W = g->W, HW = g->H * W, sw = aw->stride;
   gboolean block = conv_rows_contiguous (g);
 
   for (int64_t i = 0; i < g->kH; i++)
     {
       int64_t oh0, oh1;
-      hone_window_outputs_for_tap (ah, i, Ho, &oh0, &oh1);
+      hone_window_outputs_for_tap (ah, i, g->Ho, &oh0, &oh1);
+      oh0 = CLAMP (oh0, oh_a, oh_b);
+      oh1 = CLAMP (oh1, oh0, oh_b);
       for (int64_t j = 0; j < g->kW; j++)
         {
-          float *restrict row = col + (i * g->kW + j) * ld;
+          float *restrict row = col + (i * g->kW + j) * ld;  /* rows from oh_a */
           int64_t ow0, ow1;
           hone_window_outputs_for_tap (aw, j, Wo, &ow0, &ow1);
           int64_t off = j * aw->dilation - aw->pad_begin;
           if (block && oh1 > oh0)
             {
-              float *restrict s = row + oh0 * Wo;
+              float *restrict s = row + (oh0 - oh_a) * Wo;
               int64_t len = (oh1 - oh0) * Wo;
               int64_t src0 = (oh0 - ah->pad_begin + i * ah->dilation) * W + off;
               int64_t lo = MAX (src0, 0), hi = MIN (src0 + len, HW);
@@ -387,7 +432,7 @@ col2im_plane (float *restrict dxp, float *restrict col, int64_t ld, const ConvGe
             }
           for (int64_t oh = oh0; oh < oh1; oh++)
             {
-              const float *restrict s = row + oh * Wo;
+              const float *restrict s = row + (oh - oh_a) * Wo;
               int64_t base = (oh * ah->stride - ah->pad_begin + i * ah->dilation) * W + off;
               if (sw == 1)
                 {
@@ -407,19 +452,21 @@ col2im_task (int64_t begin, int64_t end, gpointer data)
 {
   const ColArgs *a = data;
   const ConvGeom *g = a->g;
-  int64_t HWo = g->Ho * g->Wo, ld = a->n * HWo, kk = g->kH * g->kW;
+  int64_t span = (a->oh_b - a->oh_a) * g->Wo, ld = a->n * span, kk = g->kH * g->kW;
   for (int64_t t = begin; t < end; t++)
     {
       int64_t c = t / a->n, s = t % a->n;
-      col2im_plane (a->dx + (s * g->C + c) * g->H * g->W, a->dcol + c * kk * ld + s * HWo, ld, g);
+      col2im_plane (a->dx + (s * g->C + c) * g->H * g->W, a->dcol + c * kk * ld + s * span, ld, g,
+                    a->oh_a, a->oh_b);
     }
 }
 
-/* dx (n, C, H, W) += col2im (dcol (C kH kW, n Ho Wo)); dcol is clobbered */
+/* dx (n, C, H, W) += col2im (dcol (C kH kW, n (oh_b - oh_a) Wo)) for output
+ * rows [oh_a, oh_b); dcol is clobbered */
 static void
-col2im_add (float *dx, float *dcol, const ConvGeom *g, int64_t n)
+col2im_add (float *dx, float *dcol, const ConvGeom *g, int64_t n, int64_t oh_a, int64_t oh_b)
 {
-  ColArgs a = { .g = g, .n = n, .dx = dx, .dcol = dcol };
+  ColArgs a = { .g = g, .n = n, .oh_a = oh_a, .oh_b = oh_b, .dx = dx, .dcol = dcol };
   hone_parallel_for (g->C * n, 4, col2im_task, &a);
 }
 
@@ -505,28 +552,34 @@ static void
 im2col_forward (float *y, const float *x, const float *w, const float *b,
                 const ConvGeom *g, int64_t batch, float *ws, gsize ws_size)
 {
-  int64_t HWo = g->Ho * g->Wo, nc = conv_chunk (g, batch, ws_size);
-  g_assert ((gsize) (nc * conv_floats_per_sample (g)) * sizeof (float) <= ws_size);
-  float *col = ws;                                       /* (C kH kW, nc Ho Wo) */
-  float *stage = ws + g->C * g->kH * g->kW * nc * HWo;   /* (M, nc Ho Wo) */
+  int64_t HWo = g->Ho * g->Wo, Wo = g->Wo;
+  ConvChunk ch = conv_chunk (g, batch, ws_size);
+  float *col = ws;                                                /* (C kH kW, n rows Wo) */
+  float *stage = ws + g->C * g->kH * g->kW * ch.samples * HWo;    /* (M, n Ho Wo) */
 
-  for (int64_t s0 = 0; s0 < batch; s0 += nc)
+  for (int64_t s0 = 0; s0 < batch; s0 += ch.samples)
     {
-      int64_t n = MIN (nc, batch - s0);
-      int64_t ld = n * HWo;
-      /* One sample: the GEMM's (M, Ho Wo) is already NCHW. */
-      float *dst = n == 1 ? y + s0 * g->M * HWo : stage;
-      im2col (col, x + s0 * g->C * g->H * g->W, g, n);
-      for (int64_t gi = 0; gi < g->group; gi++)
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                     (int) g->Mg, (int) ld, (int) g->K,
-                     1.0f, w + gi * g->Mg * g->K, (int) g->K,
-                     col + gi * g->K * ld, (int) ld,
-                     0.0f, dst + gi * g->Mg * ld, (int) ld);
+      int64_t n = MIN (ch.samples, batch - s0);
+      for (int64_t oh_a = 0; oh_a < g->Ho; oh_a += ch.rows)
+        {
+          int64_t oh_b = MIN (oh_a + ch.rows, g->Ho);
+          int64_t ld = n * (oh_b - oh_a) * Wo;
+          /* One sample: the GEMM's (M, rows Wo) is a column block of the
+           * sample's NCHW (M, Ho Wo), written in place. */
+          float *dst = n == 1 ? y + s0 * g->M * HWo + oh_a * Wo : stage;
+          int64_t ldc = n == 1 ? HWo : ld;
+          im2col (col, x + s0 * g->C * g->H * g->W, g, n, oh_a, oh_b);
+          for (int64_t gi = 0; gi < g->group; gi++)
+            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                         (int) g->Mg, (int) ld, (int) g->K,
+                         1.0f, w + gi * g->Mg * g->K, (int) g->K,
+                         col + gi * g->K * ld, (int) ld,
+                         0.0f, dst + gi * g->Mg * ldc, (int) ldc);
+        }
       if (n == 1)
         {
           if (b)
-            bias_add (dst, b, 1, g->M, HWo);
+            bias_add (y + s0 * g->M * HWo, b, 1, g->M, HWo);
         }
       else
         {
@@ -541,15 +594,14 @@ static void
 im2col_backward (float *dx, float *dw, const float *dy, const float *x, const float *w,
                  const ConvGeom *g, int64_t batch, float *ws, gsize ws_size)
 {
-  int64_t HWo = g->Ho * g->Wo, nc = conv_chunk (g, batch, ws_size);
-  g_assert ((gsize) (nc * conv_floats_per_sample (g)) * sizeof (float) <= ws_size);
-  float *col = ws;                                       /* (C kH kW, nc Ho Wo) */
-  float *stage = ws + g->C * g->kH * g->kW * nc * HWo;   /* (M, nc Ho Wo) */
+  int64_t HWo = g->Ho * g->Wo, Wo = g->Wo;
+  ConvChunk ch = conv_chunk (g, batch, ws_size);
+  float *col = ws;                                                /* (C kH kW, n rows Wo) */
+  float *stage = ws + g->C * g->kH * g->kW * ch.samples * HWo;    /* (M, n Ho Wo) */
 
-  for (int64_t s0 = 0; s0 < batch; s0 += nc)
+  for (int64_t s0 = 0; s0 < batch; s0 += ch.samples)
     {
-      int64_t n = MIN (nc, batch - s0);
-      int64_t ld = n * HWo;
+      int64_t n = MIN (ch.samples, batch - s0);
       const float *dys = dy + s0 * g->M * HWo;           /* (M, n Ho Wo) once gathered */
       if (n > 1)
         {
@@ -557,27 +609,35 @@ im2col_backward (float *dx, float *dw, const float *dy, const float *x, const fl
           hone_parallel_for (n * g->M, MAX (1, 4096 / HWo), gather_task, &a);
           dys = stage;
         }
-      if (dw)
+      for (int64_t oh_a = 0; oh_a < g->Ho; oh_a += ch.rows)
         {
-          im2col (col, x + s0 * g->C * g->H * g->W, g, n);
-          /* dW_g (Mg, K) += dY_g (Mg, n Ho Wo) col_g^T */
-          for (int64_t gi = 0; gi < g->group; gi++)
-            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans,
-                         (int) g->Mg, (int) g->K, (int) ld,
-                         1.0f, dys + gi * g->Mg * ld, (int) ld,
-                         col + gi * g->K * ld, (int) ld,
-                         1.0f, dw + gi * g->Mg * g->K, (int) g->K);
-        }
-      if (dx)
-        {
-          /* dcol_g (K, n Ho Wo) = W_g^T dY_g, into the columns' buffer */
-          for (int64_t gi = 0; gi < g->group; gi++)
-            cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
-                         (int) g->K, (int) ld, (int) g->Mg,
-                         1.0f, w + gi * g->Mg * g->K, (int) g->K,
-                         dys + gi * g->Mg * ld, (int) ld,
-                         0.0f, col + gi * g->K * ld, (int) ld);
-          col2im_add (dx + s0 * g->C * g->H * g->W, col, g, n);
+          int64_t oh_b = MIN (oh_a + ch.rows, g->Ho);
+          int64_t ld = n * (oh_b - oh_a) * Wo;
+          /* dY rows of the chunk: (M, ld), rows ldy apart */
+          const float *dyc = n == 1 ? dys + oh_a * Wo : dys;
+          int64_t ldy = n == 1 ? HWo : ld;
+          if (dw)
+            {
+              im2col (col, x + s0 * g->C * g->H * g->W, g, n, oh_a, oh_b);
+              /* dW_g (Mg, K) += dY_g (Mg, ld) col_g^T */
+              for (int64_t gi = 0; gi < g->group; gi++)
+                cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans,
+                             (int) g->Mg, (int) g->K, (int) ld,
+                             1.0f, dyc + gi * g->Mg * ldy, (int) ldy,
+                             col + gi * g->K * ld, (int) ld,
+                             1.0f, dw + gi * g->Mg * g->K, (int) g->K);
+            }
+          if (dx)
+            {
+              /* dcol_g (K, ld) = W_g^T dY_g, into the columns' buffer */
+              for (int64_t gi = 0; gi < g->group; gi++)
+                cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
+                             (int) g->K, (int) ld, (int) g->Mg,
+                             1.0f, w + gi * g->Mg * g->K, (int) g->K,
+                             dyc + gi * g->Mg * ldy, (int) ldy,
+                             0.0f, col + gi * g->K * ld, (int) ld);
+              col2im_add (dx + s0 * g->C * g->H * g->W, col, g, n, oh_a, oh_b);
+            }
         }
     }
 }

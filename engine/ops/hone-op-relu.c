@@ -10,24 +10,33 @@
 static void
 relu_forward (const HoneOpCtx *ctx)
 {
-  const float *x = ctx->in[0].data;   /* (N, ...) */
-  float *y = ctx->out[0].data;        /* (N, ...) */
+  const float *restrict x = ctx->in[0].data;   /* (N, ...) */
+  float *restrict y = ctx->out[0].data;        /* (N, ...) */
   int64_t n = hone_tensor_numel (&ctx->out[0]);
+  /* Branch-free so that it vectorises; NaN passes through, as torch.relu. */
   for (int64_t i = 0; i < n; i++)
-    y[i] = x[i] < 0.0f ? 0.0f : x[i];   /* NaN passes through, as torch.relu */
+    {
+      float v = x[i];
+      y[i] = v < 0.0f ? 0.0f : v;
+    }
 }
 
 static void
 relu_backward (const HoneOpCtx *ctx)
 {
-  float *dx = ctx->din[0].data;
+  float *restrict dx = ctx->din[0].data;
   if (!dx)
     return;
-  const float *y = ctx->out[0].data;
-  const float *dy = ctx->dout[0].data;
+  const float *restrict y = ctx->out[0].data;
+  const float *restrict dy = ctx->dout[0].data;
   int64_t n = hone_tensor_numel (&ctx->out[0]);
+  /* Both loads unconditional, so GCC if-converts and vectorises instead of
+   * branching on every (unpredictable) sign. */
   for (int64_t i = 0; i < n; i++)
-    dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+    {
+      float g = dy[i];
+      dx[i] += y[i] > 0.0f ? g : 0.0f;
+    }
 }
 
 const HoneOpClass hone_op_relu = {
