@@ -36,11 +36,16 @@ hone_augment_validate (const HoneAugment *aug, GError **error)
 
   if (aug->scale_min != 0 || aug->scale_max != 0)
     {
-      if (!check_range ("scale_min", aug->scale_min, 1e-3, 4,
-                        "0.001 to 4, or 0 for both scale_min and scale_max (off)", error)
-          || !check_range ("scale_max", aug->scale_max, 1e-3, 4,
-                           "0.001 to 4, or 0 for both scale_min and scale_max (off)", error))
-        return FALSE;
+      const char *keys[2] = { "scale_min", "scale_max" };
+      const double values[2] = { aug->scale_min, aug->scale_max };
+      for (int k = 0; k < 2; k++)
+        if (!(values[k] > 0 && values[k] <= 4))   /* also NaN */
+          {
+            g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
+                         "augment.%s = %g is out of range: use more than 0 and up to 4, "
+                         "or 0 for both scale_min and scale_max (off)", keys[k], values[k]);
+            return FALSE;
+          }
       if (aug->scale_min > aug->scale_max)
         {
           g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,

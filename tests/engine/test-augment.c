@@ -746,8 +746,13 @@ test_validate (void)
   aug = (HoneAugment) { .vflip = NAN };
   expect_invalid (&aug, "augment.vflip = nan is out of range: use a probability from 0 to 1");
   aug = (HoneAugment) { .scale_min = 0.5 };
-  expect_invalid (&aug, "augment.scale_max = 0 is out of range: use 0.001 to 4, or 0 for both "
-                        "scale_min and scale_max (off)");
+  expect_invalid (&aug, "augment.scale_max = 0 is out of range: use more than 0 and up to 4, "
+                        "or 0 for both scale_min and scale_max (off)");
+  aug = (HoneAugment) { .scale_min = 1e-5, .scale_max = 4.5 };
+  expect_invalid (&aug, "augment.scale_max = 4.5 is out of range: use more than 0 and up to 4, "
+                        "or 0 for both scale_min and scale_max (off)");
+  aug = (HoneAugment) { .scale_min = 1e-5, .scale_max = 4 };
+  g_assert_true (hone_augment_validate (&aug, NULL));
   aug = (HoneAugment) { .scale_min = 2, .scale_max = 1 };
   expect_invalid (&aug, "augment.scale_min = 2 is larger than augment.scale_max = 1: "
                         "use scale_min <= scale_max");
