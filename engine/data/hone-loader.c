@@ -123,28 +123,6 @@ seed_rng (HoneRng *rng, uint64_t seed, uint64_t kind, uint64_t a, uint64_t b)
   hone_rng_init (rng, mix64 (seed ^ stream) ^ seed, stream);
 }
 
-/* ---- issues -------------------------------------------------------------- */
-
-static void
-data_issue_free (gpointer p)
-{
-  HoneDataIssue *issue = p;
-  if (issue == NULL)
-    return;
-  g_free (issue->path);
-  g_free (issue->message);
-  g_free (issue);
-}
-
-static HoneDataIssue *
-data_issue_new (const char *path, const char *message)
-{
-  HoneDataIssue *issue = g_new0 (HoneDataIssue, 1);
-  issue->path = g_strdup (path);
-  issue->message = g_strdup (message);
-  return issue;
-}
-
 /* ---- configuration ------------------------------------------------------- */
 
 static gboolean
@@ -279,7 +257,7 @@ make_item (HoneLoader *l, Slot *slot, int k, int pos, int sample, int epoch, flo
 
   float *decoded = l->per_sample_augment ? scratch : dst;
   if (!hone_dataset_load (l->ds, sample, f->channels, f->height, f->width, decoded, &error))
-    return data_issue_new (hone_dataset_sample_name (l->ds, sample), error->message);
+    return hone_data_issue_new (hone_dataset_sample_name (l->ds, sample), error->message);
 
   if (l->per_sample_augment)
     {
@@ -376,7 +354,7 @@ work_one (HoneLoader *l, float *scratch)
         }
     }
   else
-    data_issue_free (issue);   /* the epoch was restarted: nobody wants it */
+    hone_data_issue_free (issue);   /* the epoch was restarted: nobody wants it */
   if (--l->in_flight == 0)
     pthread_cond_broadcast (&l->idle_cond);
 }
@@ -523,7 +501,7 @@ hone_loader_new (HoneDataset *ds, const int *indices, int n, const HoneLoaderCon
       slot->ok = g_new0 (gboolean, batch);
       slot->issue = g_new0 (HoneDataIssue *, batch);
     }
-  l->issues = g_ptr_array_new_with_free_func (data_issue_free);
+  l->issues = g_ptr_array_new_with_free_func ((GDestroyNotify) hone_data_issue_free);
   return l;
 }
 
@@ -531,7 +509,7 @@ static void
 clear_slot_issues (HoneLoader *l, Slot *slot)
 {
   for (int k = 0; k < l->config.batch; k++)
-    g_clear_pointer (&slot->issue[k], data_issue_free);
+    g_clear_pointer (&slot->issue[k], hone_data_issue_free);
 }
 
 void
@@ -682,7 +660,7 @@ hone_loader_take_issues (HoneLoader *l)
   g_return_val_if_fail (l != NULL, NULL);
   pthread_mutex_lock (&l->lock);
   GPtrArray *issues = l->issues;
-  l->issues = g_ptr_array_new_with_free_func (data_issue_free);
+  l->issues = g_ptr_array_new_with_free_func ((GDestroyNotify) hone_data_issue_free);
   pthread_mutex_unlock (&l->lock);
   return issues;
 }
