@@ -2,7 +2,9 @@
  * The engine knows nothing of GTK, GDK or cairo. */
 #pragma once
 
+#include "data/hone-augment.h"
 #include "data/hone-dataset.h"
+#include "data/hone-loader.h"
 #include "hone-arch.h"
 #include "hone-error.h"
 #include "hone-graph.h"

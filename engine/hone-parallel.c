@@ -34,7 +34,6 @@ typedef struct
   int64_t n;
   int64_t chunk;
   atomic_int_fast64_t next;
-  gboolean lower_priority;
 } Pool;
 
 static Pool pool = {
@@ -64,8 +63,6 @@ worker_main (void *arg)
 {
   uint64_t seen = 0;
   in_parallel = TRUE;
-  if (pool.lower_priority)
-    hone_thread_lower_priority ();
   pthread_mutex_lock (&pool.lock);
   for (;;)
     {
@@ -113,6 +110,9 @@ hone_get_num_threads (void)
 void
 hone_thread_lower_priority (void)
 {
+  /* Threads created from here on inherit the policy and nice value, so a
+   * trainer thread that calls this lowers its workers too, with no shared
+   * state to race on. */
 #ifdef SCHED_BATCH
   struct sched_param param = { 0 };
   pthread_setschedparam (pthread_self (), SCHED_BATCH, &param);
@@ -122,7 +122,6 @@ hone_thread_lower_priority (void)
   int cur = getpriority (PRIO_PROCESS, 0);
   if (errno == 0 && cur < 5)
     setpriority (PRIO_PROCESS, 0, 5);
-  pool.lower_priority = TRUE;
 }
 
 void

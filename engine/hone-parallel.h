@@ -15,7 +15,8 @@ void hone_set_num_threads (int n);
 int  hone_get_num_threads (void);
 
 /* Lowers the scheduling priority of the calling thread (SCHED_BATCH and
- * nice +5 where allowed) so that a UI thread stays responsive. */
+ * nice +5 where allowed) so that a UI thread stays responsive.  Threads it
+ * creates afterwards (the engine's workers, loader threads) inherit it. */
 void hone_thread_lower_priority (void);
 
 typedef void (*HoneParallelFunc) (int64_t begin, int64_t end, gpointer user_data);

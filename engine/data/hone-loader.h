@@ -8,7 +8,16 @@
  *
  * Loader threads run at a lower scheduling priority (see
  * hone_thread_lower_priority) and their number counts against the engine's
- * thread budget: the trainer gives BLAS and the loader a share each. */
+ * thread budget: the trainer gives BLAS and the loader a share each.
+ *
+ * Precisely: i is the sample's position in the epoch's order (so a sample
+ * that balanced sampling draws twice is augmented twice, differently), and
+ * a batch's mixup / cutmix draws from (seed, epoch, batch index).  The
+ * transforms themselves are in hone-augment.h.
+ *
+ * A loader is driven from one thread at a time (start_epoch, next,
+ * take_issues); its worker threads are its own, started by the first epoch
+ * and stopped by hone_loader_free, which may be called mid-epoch. */
 #pragma once
 
 #include <glib.h>
@@ -83,7 +92,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HoneLoader, hone_loader_free)
 
 int         hone_loader_n_batches (const HoneLoader *loader);
 
-/* Starts (or restarts) epoch `epoch` at batch `start_batch`, for resuming. */
+/* Starts (or restarts) epoch `epoch` at batch `start_batch`, for resuming.
+ * Batches already made for another epoch are dropped.  hone_loader_next on
+ * a loader never started starts epoch 0 at batch 0. */
 void        hone_loader_start_epoch (HoneLoader *loader, int epoch, int start_batch);
 
 /* The next batch of the epoch: images (batch, C, H, W) normalised, labels
@@ -91,15 +102,20 @@ void        hone_loader_start_epoch (HoneLoader *loader, int epoch, int start_ba
  * batch (else untouched; *mixed says which), sample indices (batch, may be
  * NULL).  Returns the number of samples (< batch for a short last batch or
  * when bad samples were skipped), 0 at the end of the epoch.  Samples that
- * fail to decode are skipped and reported through hone_loader_take_issues. */
+ * fail to decode are skipped and reported through hone_loader_take_issues;
+ * a batch with no good sample left is skipped.  After mixing, labels[i]
+ * is still sample i's own class (its larger share needs targets).
+ * targets may be NULL when mixup and cutmix are off. */
 int         hone_loader_next (HoneLoader *loader, float *images, int32_t *labels, float *targets,
                               gboolean *mixed, int *sample_ids);
 
-/* Issues (HoneDataIssue *) seen since the last call; transfer full. */
+/* Issues (HoneDataIssue *) of the batches delivered since the last call, in
+ * order; transfer full: g_ptr_array_unref frees the issues too. */
 GPtrArray  *hone_loader_take_issues (HoneLoader *loader);
 
 /* n augmented versions of sample i, for the UI's preview: out (n, C, H, W)
- * in [0, 1], not normalised; version 0 is the un-augmented image. */
+ * in [0, 1], not normalised; version 0 is the un-augmented image.  Only
+ * the per-sample transforms show: mixup and cutmix need a batch. */
 gboolean    hone_augment_preview (HoneDataset *ds, int i, const HoneImageFormat *format,
                                   const HoneAugment *augment, int n, uint64_t seed, float *out,
                                   GError **error);

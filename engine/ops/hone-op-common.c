@@ -25,6 +25,31 @@ hone_op_flops_per_output (const HoneNode *node, const HoneShape *in, const HoneS
   return (double) hone_shape_numel (&out[0]);
 }
 
+double
+hone_op_flops_none (const HoneNode *node, const HoneShape *in, const HoneShape *out)
+{
+  return 0.0;
+}
+
+void
+hone_op_copy_forward (const HoneOpCtx *ctx)
+{
+  memcpy (ctx->out[0].data, ctx->in[0].data,
+          (gsize) hone_tensor_numel (&ctx->out[0]) * sizeof (float));
+}
+
+void
+hone_op_copy_backward (const HoneOpCtx *ctx)
+{
+  float *restrict dx = ctx->din[0].data;
+  const float *restrict dy = ctx->dout[0].data;
+  if (!dx)
+    return;
+  int64_t n = hone_tensor_numel (&ctx->out[0]);
+  for (int64_t i = 0; i < n; i++)
+    dx[i] += dy[i];
+}
+
 const HoneOpClass *const hone_op_classes[] = {
   &hone_op_conv,
   &hone_op_batch_norm,

@@ -152,18 +152,12 @@ concat_backward (const HoneOpCtx *ctx)
   concat_run (ctx, concat_backward_chunk);
 }
 
-static double
-concat_flops (const HoneNode *node, const HoneShape *in, const HoneShape *out)
-{
-  return 0.0;
-}
-
 const HoneOpClass hone_op_concat = {
   .name = "Concat",
   .infer_shape = concat_infer_shape,
   .forward = concat_forward,
   .backward = concat_backward,
-  .flops = concat_flops,
+  .flops = hone_op_flops_none,
 };
 
 int

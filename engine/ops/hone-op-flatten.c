@@ -59,37 +59,12 @@ flatten_infer_shape (const HoneNode *node, const HoneShape *in, HoneShape *out, 
   return TRUE;
 }
 
-static void
-flatten_forward (const HoneOpCtx *ctx)
-{
-  memcpy (ctx->out[0].data, ctx->in[0].data,
-          (gsize) hone_tensor_numel (&ctx->out[0]) * sizeof (float));
-}
-
-static void
-flatten_backward (const HoneOpCtx *ctx)
-{
-  float *restrict dx = ctx->din[0].data;
-  const float *restrict dy = ctx->dout[0].data;
-  if (!dx)
-    return;
-  int64_t n = hone_tensor_numel (&ctx->out[0]);
-  for (int64_t i = 0; i < n; i++)
-    dx[i] += dy[i];
-}
-
-static double
-flatten_flops (const HoneNode *node, const HoneShape *in, const HoneShape *out)
-{
-  return 0.0;
-}
-
 const HoneOpClass hone_op_flatten = {
   .name = "Flatten",
   .infer_shape = flatten_infer_shape,
-  .forward = flatten_forward,
-  .backward = flatten_backward,
-  .flops = flatten_flops,
+  .forward = hone_op_copy_forward,
+  .backward = hone_op_copy_backward,
+  .flops = hone_op_flops_none,
 };
 
 int

@@ -176,18 +176,12 @@ transpose_backward (const HoneOpCtx *ctx)
   hone_parallel_for (job.n_rows, MAX (1, 16384 / len), transpose_backward_chunk, &job);
 }
 
-static double
-transpose_flops (const HoneNode *node, const HoneShape *in, const HoneShape *out)
-{
-  return 0.0;
-}
-
 const HoneOpClass hone_op_transpose = {
   .name = "Transpose",
   .infer_shape = transpose_infer_shape,
   .forward = transpose_forward,
   .backward = transpose_backward,
-  .flops = transpose_flops,
+  .flops = hone_op_flops_none,
 };
 
 int
