@@ -182,6 +182,16 @@ pool_flatten (Builder *b, const char *pool_name, int x)
 }
 
 /* nn.Linear (in, out) as Gemm with the weight transposed. */
+/* A Dropout node before the head when p > 0; it has no parameters, so the
+ * weights' names stay torchvision's. */
+static int
+head_dropout (Builder *b, const char *name, int x, double p)
+{
+  if (x < 0 || p <= 0.0)
+    return x;
+  return hone_graph_dropout (b->g, name, x, (float) p, b->error);
+}
+
 static int
 linear (Builder *b, const char *name, int x, int in, int out, Init init)
 {
@@ -266,6 +276,7 @@ build_resnet (Builder *b, int x, const HoneArchOptions *o, const int *layers)
     }
   set_block (b, "head");
   x = pool_flatten (b, "avgpool", x);
+  x = head_dropout (b, "dropout", x, o->dropout);
   return linear (b, "fc", x, 512, o->classes, INIT_TORCH_DEFAULT);
 }
 
@@ -354,7 +365,8 @@ build_mobilenet_v2 (Builder *b, int x, const HoneArchOptions *o)
   x = conv_bn_relu6 (b, last, x, input_channel, 1280, 1, 1, 1);
   set_block (b, "head");
   x = pool_flatten (b, "avgpool", x);
-  x = x < 0 ? -1 : hone_graph_dropout (b->g, "classifier.0", x, 0.2f, b->error);
+  /* torchvision always has classifier.0; p = 0 makes it the identity */
+  x = x < 0 ? -1 : hone_graph_dropout (b->g, "classifier.0", x, (float) o->dropout, b->error);
   return linear (b, "classifier.1", x, 1280, o->classes, INIT_NORMAL_001);
 }
 
@@ -380,6 +392,7 @@ build_cnn_s (Builder *b, int x, const HoneArchOptions *o)
     }
   set_block (b, "head");
   x = pool_flatten (b, "gap", x);
+  x = head_dropout (b, "dropout", x, o->dropout);
   return linear (b, "fc", x, 128, o->classes, INIT_TORCH_DEFAULT);
 }
 
@@ -392,19 +405,19 @@ static const char *const classifier_head[] = { "classifier.1.weight", "classifie
 
 static const HoneArchInfo arch_resnet18 = {
   "resnet18", N_("ResNet-18: 11.7 M parameters, a strong general-purpose classifier"),
-  1000, 3, 224, 32, fc_head,
+  1000, 3, 224, 32, fc_head, 0.0,
 };
 static const HoneArchInfo arch_resnet34 = {
   "resnet34", N_("ResNet-34: 21.8 M parameters, deeper and slower than ResNet-18"),
-  1000, 3, 224, 32, fc_head,
+  1000, 3, 224, 32, fc_head, 0.0,
 };
 static const HoneArchInfo arch_mobilenet_v2 = {
   "mobilenet_v2", N_("MobileNetV2: 3.5 M parameters, light and fast on a CPU"),
-  1000, 3, 224, 32, classifier_head,
+  1000, 3, 224, 32, classifier_head, 0.2,
 };
 static const HoneArchInfo arch_cnn_s = {
   "cnn-s", N_("Small CNN for 28×28 images such as Fashion-MNIST: 0.14 M parameters"),
-  10, 1, 28, 4, fc_head,
+  10, 1, 28, 4, fc_head, 0.0,
 };
 
 static const HoneArchInfo *const arch_list[] = {
@@ -440,6 +453,7 @@ hone_arch_options_init (HoneArchOptions *opts, const HoneArchInfo *info)
     .height = info->default_size,
     .width = info->default_size,
     .seed = 0,
+    .dropout = info->default_dropout,
   };
 }
 
@@ -458,6 +472,13 @@ check_options (const HoneArchInfo *info, const HoneArchOptions *o, GError **erro
       g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
                    "%s: %d input channels is out of range: use 1 to %d", info->name, o->channels,
                    HONE_ARCH_MAX_CHANNELS);
+      return FALSE;
+    }
+  if (!(o->dropout >= 0.0 && o->dropout < 1.0))
+    {
+      g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
+                   "%s: dropout %g is out of range: use 0 (none) up to below 1", info->name,
+                   o->dropout);
       return FALSE;
     }
   if (o->height < info->min_size || o->width < info->min_size

@@ -65,6 +65,8 @@ typedef struct
   int height;               /* min_size .. HONE_ARCH_MAX_SIZE */
   int width;
   uint64_t seed;            /* weight initialisation */
+  double dropout;           /* dropout before the head's linear layer, [0, 1): a Dropout node
+                             * named "dropout" (MobileNetV2: its classifier.0) when above 0 */
 } HoneArchOptions;
 
 typedef struct
@@ -76,6 +78,7 @@ typedef struct
   int default_size;                 /* input side in pixels: 224, or 28 for cnn-s */
   int min_size;                     /* smallest height and width accepted */
   const char *const *head_params;   /* NULL-terminated: { "fc.weight", "fc.bias", NULL } */
+  double default_dropout;           /* 0.2 for MobileNetV2 (as torchvision), else 0 */
 } HoneArchInfo;
 
 /* Every built-in architecture, NULL-terminated, in the order a list shows them. */
@@ -83,7 +86,7 @@ const HoneArchInfo *const *hone_arch_list (void);
 /* NULL when there is no architecture of that name. */
 const HoneArchInfo        *hone_arch_find (const char *name);
 
-/* The architecture's defaults: default classes, channels and size, seed 0. */
+/* The architecture's defaults: default classes, channels, size and dropout, seed 0. */
 void hone_arch_options_init (HoneArchOptions *opts, const HoneArchInfo *info);
 
 /* Builds the architecture with freshly initialised weights.  opts NULL

@@ -1277,6 +1277,8 @@ setup_model (HoneTrainer *t, gboolean resuming, GError **error)
   opts.height = r->height > 0 ? r->height : t->arch->default_size;
   opts.width = r->width > 0 ? r->width : t->arch->default_size;
   opts.seed = r->seed;
+  if (r->dropout > 0.0)
+    opts.dropout = r->dropout;
   t->graph = hone_arch_build (t->arch->name, &opts, error);
   if (!t->graph)
     return FALSE;
@@ -1311,9 +1313,6 @@ setup_model (HoneTrainer *t, gboolean resuming, GError **error)
 
   if (r->weights && r->weights[0] && !resuming && !load_weights (t, error))
     return FALSE;
-  if (r->dropout > 0.0)
-    setup_warning (t, NULL, "model.dropout = %g is not applied: the built-in architecture %s has a "
-                   "fixed head", r->dropout, t->arch->name);
   return TRUE;
 }
 

@@ -648,12 +648,45 @@ remove_tree (const char *path)
   g_rmdir (path);
 }
 
+/* model.dropout: a Dropout node before the head, no new parameters. */
+static void
+test_head_dropout (void)
+{
+  g_autoptr (GError) error = NULL;
+  const HoneArchInfo *info = hone_arch_find ("cnn-s");
+  HoneArchOptions o;
+  hone_arch_options_init (&o, info);
+  g_assert_cmpfloat (o.dropout, ==, 0.0);
+  g_autoptr (HoneGraph) plain = hone_arch_build ("cnn-s", &o, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (hone_graph_find (plain, "dropout"), ==, -1);
+
+  o.dropout = 0.3;
+  g_autoptr (HoneGraph) g = hone_arch_build ("cnn-s", &o, &error);
+  g_assert_no_error (error);
+  int d = hone_graph_find (g, "dropout");
+  g_assert_cmpint (d, >=, 0);
+  const HoneNode *n = hone_graph_node (g, hone_graph_value (g, d)->producer);
+  g_assert_true (n->op == &hone_op_dropout);
+  g_assert_cmpstr (n->block, ==, "head");
+  g_assert_cmpint (hone_graph_n_params (g), ==, hone_graph_n_params (plain));
+
+  hone_arch_options_init (&o, hone_arch_find ("mobilenet_v2"));
+  g_assert_cmpfloat (o.dropout, ==, 0.2);
+
+  o.dropout = 1.0;
+  g_assert_null (hone_arch_build ("mobilenet_v2", &o, &error));
+  g_assert_error (error, HONE_ERROR, HONE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "dropout"));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   tmp_dir = g_dir_make_tmp ("hone-test-arch-XXXXXX", NULL);
   g_assert_nonnull (tmp_dir);
+  g_test_add_func ("/engine/arch/head-dropout", test_head_dropout);
   g_test_add_func ("/engine/arch/list", test_list);
   g_test_add_func ("/engine/arch/param-counts", test_param_counts);
   g_test_add_func ("/engine/arch/names/resnet", test_names_resnet);
