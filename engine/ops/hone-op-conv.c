@@ -21,9 +21,14 @@
  *              which is scattered into NCHW with the bias.  Backward
  *              recomputes the columns (nothing is kept between forward and
  *              backward), dW += dY col^T, and dX += col2im (W^T dY).
- * GEMMs run in OpenBLAS on its own threads; unfolding, scattering and the
- * depthwise kernels run on hone_parallel_for.  The workspace (columns and
- * a staging buffer) is bounded by processing the batch in chunks.
+ * With several threads the GEMM paths cut the batch into one slice per
+ * thread, each unfolded, multiplied (single-threaded OpenBLAS) and
+ * scattered on its own thread with its own part of the workspace: a small
+ * convolution is many small GEMMs, between which OpenBLAS's threads would
+ * spin.  With one thread, or a batch smaller than the thread count, GEMMs
+ * run on OpenBLAS's threads and unfolding, scattering and the depthwise
+ * kernels on hone_parallel_for.  The workspace (columns and a staging
+ * buffer per slice) is bounded by processing the batch in chunks.
  *
  * Not here: Winograd/FFT, fused activations, 1-D/3-D convolution, auto_pad
  * (the ONNX importer turns it into explicit pads). */
@@ -156,6 +161,74 @@ conv_chunk (const ConvGeom *g, int64_t batch, gsize ws_bytes)
   return ch;
 }
 
+/* How a batch is split between threads.  With several threads the batch
+ * is cut into `slots` contiguous sample ranges, one per thread, each with
+ * its own part of the workspace and single-threaded GEMMs
+ * (hone_parallel_for_serial_blas); slot 0 accumulates dW straight into
+ * the gradient, the others into a private copy added in afterwards, in
+ * slot order, so the result does not depend on which thread ran what.
+ * With one thread, a batch smaller than the thread count, or a workspace
+ * too small for the slots, one slot runs on the calling thread with
+ * OpenBLAS's threads. */
+typedef struct
+{
+  int slots;
+  ConvChunk ch;             /* chunk within a slot */
+  int64_t slot_floats;      /* workspace per slot, a multiple of 16 */
+  int64_t col_floats;       /* of which columns and staging */
+  int64_t dw_floats;        /* of which a private dW: (M, C/group, kH, kW) */
+} ConvPlan;
+
+static int64_t
+conv_round16 (int64_t n)
+{
+  return (n + 15) & ~(int64_t) 15;
+}
+
+/* Workspace floats that `slots` slots need for a batch on the path's
+ * lowering (columns only on the im2col path), with a private dW when
+ * private_dw. */
+static int64_t
+conv_slots_floats (const ConvGeom *g, int64_t batch, int slots, gboolean private_dw, ConvChunk *ch)
+{
+  int64_t per_slot = (batch + slots - 1) / slots;
+  int64_t col = 0;
+  if (g->path == CONV_IM2COL)
+    {
+      *ch = conv_chunk (g, per_slot, G_MAXSIZE);
+      col = conv_round16 (conv_chunk_floats (g, *ch));
+    }
+  int64_t dwf = private_dw && slots > 1 ? conv_round16 (g->M * g->K) : 0;
+  return slots * (col + dwf);
+}
+
+static ConvPlan
+conv_plan (const ConvGeom *g, int64_t batch, gsize ws_bytes, gboolean private_dw)
+{
+  int threads = hone_get_num_threads ();
+  ConvPlan p = { .slots = 1 };
+  if (g->path == CONV_IM2COL)
+    {
+      p.ch = conv_chunk (g, batch, ws_bytes);
+      p.col_floats = p.slot_floats = conv_chunk_floats (g, p.ch);
+    }
+  if (threads <= 1 || batch < threads)
+    return p;
+
+  /* The workspace was sized for the thread count at planning time; use
+   * the slots only when it holds them now, at the same chunk size. */
+  ConvChunk ch = p.ch;
+  int64_t need = conv_slots_floats (g, batch, threads, private_dw, &ch);
+  if ((gsize) need * sizeof (float) > ws_bytes)
+    return p;
+  p.slots = threads;
+  p.ch = ch;
+  p.slot_floats = need / threads;
+  p.dw_floats = private_dw ? conv_round16 (g->M * g->K) : 0;
+  p.col_floats = p.slot_floats - p.dw_floats;
+  return p;
+}
+
 /* ---- shapes ------------------------------------------------------------ */
 
 static gboolean
@@ -273,10 +346,20 @@ conv_workspace_size (const HoneNode *node, const HoneShape *in, const HoneShape 
 {
   ConvGeom g;
   conv_geom_init (&g, node->attrs, &in[0], &in[1]);
-  if (g.path != CONV_IM2COL)
+  if (g.path == CONV_DEPTHWISE)
     return 0;
-  ConvChunk ch = conv_chunk (&g, in[0].d[0], G_MAXSIZE);
-  return (gsize) conv_chunk_floats (&g, ch) * sizeof (float);
+  int64_t batch = in[0].d[0];
+  int threads = hone_get_num_threads ();
+  int64_t serial = 0;
+  ConvChunk ch;
+  if (g.path == CONV_IM2COL)
+    {
+      ch = conv_chunk (&g, batch, G_MAXSIZE);
+      serial = conv_chunk_floats (&g, ch);
+    }
+  int64_t sliced = threads > 1 && batch >= threads
+                   ? conv_slots_floats (&g, batch, threads, backward, &ch) : 0;
+  return (gsize) MAX (serial, sliced) * sizeof (float);
 }
 
 /* ---- im2col / col2im ----------------------------------------------------- */
@@ -548,12 +631,13 @@ bias_backward (float *db, const float *dy, int64_t n, int64_t M, int64_t HW)
 
 /* ---- im2col path --------------------------------------------------------- */
 
+/* y (batch, M, Ho, Wo) = conv (x (batch, C, H, W)) in chunks ch, with
+ * the columns and staging in ws */
 static void
 im2col_forward (float *y, const float *x, const float *w, const float *b,
-                const ConvGeom *g, int64_t batch, float *ws, gsize ws_size)
+                const ConvGeom *g, int64_t batch, ConvChunk ch, float *ws)
 {
   int64_t HWo = g->Ho * g->Wo, Wo = g->Wo;
-  ConvChunk ch = conv_chunk (g, batch, ws_size);
   float *col = ws;                                                /* (C kH kW, n rows Wo) */
   float *stage = ws + g->C * g->kH * g->kW * ch.samples * HWo;    /* (M, n Ho Wo) */
 
@@ -590,12 +674,14 @@ im2col_forward (float *y, const float *x, const float *w, const float *b,
     }
 }
 
+/* dx += ..., dw (+)= ... for batch samples in chunks ch, with the columns
+ * and staging in ws; dw is overwritten instead of accumulated into when
+ * dw_fresh (a slot's private copy). */
 static void
-im2col_backward (float *dx, float *dw, const float *dy, const float *x, const float *w,
-                 const ConvGeom *g, int64_t batch, float *ws, gsize ws_size)
+im2col_backward (float *dx, float *dw, gboolean dw_fresh, const float *dy, const float *x,
+                 const float *w, const ConvGeom *g, int64_t batch, ConvChunk ch, float *ws)
 {
   int64_t HWo = g->Ho * g->Wo, Wo = g->Wo;
-  ConvChunk ch = conv_chunk (g, batch, ws_size);
   float *col = ws;                                                /* (C kH kW, n rows Wo) */
   float *stage = ws + g->C * g->kH * g->kW * ch.samples * HWo;    /* (M, n Ho Wo) */
 
@@ -620,12 +706,13 @@ im2col_backward (float *dx, float *dw, const float *dy, const float *x, const fl
             {
               im2col (col, x + s0 * g->C * g->H * g->W, g, n, oh_a, oh_b);
               /* dW_g (Mg, K) += dY_g (Mg, ld) col_g^T */
+              float beta = dw_fresh && s0 == 0 && oh_a == 0 ? 0.0f : 1.0f;
               for (int64_t gi = 0; gi < g->group; gi++)
                 cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans,
                              (int) g->Mg, (int) g->K, (int) ld,
                              1.0f, dyc + gi * g->Mg * ldy, (int) ldy,
                              col + gi * g->K * ld, (int) ld,
-                             1.0f, dw + gi * g->Mg * g->K, (int) g->K);
+                             beta, dw + gi * g->Mg * g->K, (int) g->K);
             }
           if (dx)
             {
@@ -661,9 +748,10 @@ pointwise_forward (float *y, const float *x, const float *w, const float *b,
     bias_add (y, b, batch, g->M, HW);
 }
 
+/* dw is overwritten instead of accumulated into when dw_fresh. */
 static void
-pointwise_backward (float *dx, float *dw, const float *dy, const float *x, const float *w,
-                    const ConvGeom *g, int64_t batch)
+pointwise_backward (float *dx, float *dw, gboolean dw_fresh, const float *dy, const float *x,
+                    const float *w, const ConvGeom *g, int64_t batch)
 {
   int64_t HW = g->H * g->W;
   for (int64_t s = 0; s < batch; s++)
@@ -675,7 +763,7 @@ pointwise_backward (float *dx, float *dw, const float *dy, const float *x, const
                        (int) g->Mg, (int) g->Cg, (int) HW,
                        1.0f, dys, (int) HW,
                        x + (s * g->C + gi * g->Cg) * HW, (int) HW,
-                       1.0f, dw + gi * g->Mg * g->Cg, (int) g->Cg);
+                       dw_fresh && s == 0 ? 0.0f : 1.0f, dw + gi * g->Mg * g->Cg, (int) g->Cg);
         if (dx)
           cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
                        (int) g->Cg, (int) HW, (int) g->Mg,
@@ -683,6 +771,87 @@ pointwise_backward (float *dx, float *dw, const float *dy, const float *x, const
                        dys, (int) HW,
                        1.0f, dx + (s * g->C + gi * g->Cg) * HW, (int) HW);
       }
+}
+
+/* ---- slots ---------------------------------------------------------------- */
+
+typedef struct
+{
+  const ConvGeom *g;
+  const ConvPlan *p;
+  int64_t batch;
+  float *ws;
+  float *y;                 /* (N, M, Ho, Wo) */
+  float *dx;                /* (N, C, H, W) or NULL */
+  float *dw;                /* (M, C/group, kH, kW) or NULL */
+  const float *x;           /* (N, C, H, W) */
+  const float *w;           /* (M, C/group, kH, kW) */
+  const float *b;           /* (M) or NULL */
+  const float *dy;          /* (N, M, Ho, Wo) */
+} SlotArgs;
+
+/* Samples [*s0, *s1) of slot t. */
+static void
+slot_samples (const SlotArgs *a, int64_t t, int64_t *s0, int64_t *s1)
+{
+  *s0 = t * a->batch / a->p->slots;
+  *s1 = (t + 1) * a->batch / a->p->slots;
+}
+
+static void
+slot_forward_task (int64_t begin, int64_t end, gpointer data)
+{
+  const SlotArgs *a = data;
+  const ConvGeom *g = a->g;
+  for (int64_t t = begin; t < end; t++)
+    {
+      int64_t s0, s1;
+      slot_samples (a, t, &s0, &s1);
+      float *y = a->y + s0 * g->M * g->Ho * g->Wo;
+      const float *x = a->x + s0 * g->C * g->H * g->W;
+      if (g->path == CONV_POINTWISE)
+        pointwise_forward (y, x, a->w, a->b, g, s1 - s0);
+      else
+        im2col_forward (y, x, a->w, a->b, g, s1 - s0, a->p->ch, a->ws + t * a->p->slot_floats);
+    }
+}
+
+static void
+slot_backward_task (int64_t begin, int64_t end, gpointer data)
+{
+  const SlotArgs *a = data;
+  const ConvGeom *g = a->g;
+  for (int64_t t = begin; t < end; t++)
+    {
+      int64_t s0, s1;
+      slot_samples (a, t, &s0, &s1);
+      float *ws = a->ws + t * a->p->slot_floats;
+      /* slot 0 adds into dw, the others fill their private copy */
+      float *dw = a->dw && t > 0 ? ws + a->p->col_floats : a->dw;
+      float *dx = a->dx ? a->dx + s0 * g->C * g->H * g->W : NULL;
+      const float *dy = a->dy + s0 * g->M * g->Ho * g->Wo;
+      const float *x = a->x + s0 * g->C * g->H * g->W;
+      if (g->path == CONV_POINTWISE)
+        pointwise_backward (dx, dw, t > 0, dy, x, a->w, g, s1 - s0);
+      else
+        im2col_backward (dx, dw, t > 0, dy, x, a->w, g, s1 - s0, a->p->ch, ws);
+    }
+}
+
+/* Forward or backward of the GEMM-based paths over the plan's slots. */
+static void
+conv_run_slots (SlotArgs *a, gboolean backward)
+{
+  const ConvPlan *p = a->p;
+  if (p->slots == 1)
+    {
+      (backward ? slot_backward_task : slot_forward_task) (0, 1, a);
+      return;
+    }
+  hone_parallel_for_serial_blas (p->slots, backward ? slot_backward_task : slot_forward_task, a);
+  if (backward && a->dw)
+    for (int t = 1; t < p->slots; t++)
+      hone_vec_add (a->dw, a->ws + t * p->slot_floats + p->col_floats, a->g->M * a->g->K);
 }
 
 /* ---- depthwise path ------------------------------------------------------
@@ -1025,11 +1194,14 @@ conv_forward (const HoneOpCtx *ctx)
       }
       break;
     case CONV_POINTWISE:
-      pointwise_forward (y, x, w, b, &g, batch);
-      break;
     case CONV_IM2COL:
     default:
-      im2col_forward (y, x, w, b, &g, batch, ctx->workspace, ctx->workspace_size);
+      {
+        ConvPlan p = conv_plan (&g, batch, ctx->workspace_size, FALSE);
+        SlotArgs a = { .g = &g, .p = &p, .batch = batch, .ws = ctx->workspace,
+                       .y = y, .x = x, .w = w, .b = b };
+        conv_run_slots (&a, FALSE);
+      }
       break;
     }
 }
@@ -1068,11 +1240,14 @@ conv_backward (const HoneOpCtx *ctx)
       }
       break;
     case CONV_POINTWISE:
-      pointwise_backward (dx, dw, dy, x, w, &g, batch);
-      break;
     case CONV_IM2COL:
     default:
-      im2col_backward (dx, dw, dy, x, w, &g, batch, ctx->workspace, ctx->workspace_size);
+      {
+        ConvPlan p = conv_plan (&g, batch, ctx->workspace_size, dw != NULL);
+        SlotArgs a = { .g = &g, .p = &p, .batch = batch, .ws = ctx->workspace,
+                       .dx = dx, .dw = dw, .x = x, .w = w, .dy = dy };
+        conv_run_slots (&a, TRUE);
+      }
       break;
     }
 }
