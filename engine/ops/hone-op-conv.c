@@ -456,7 +456,7 @@ im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const C
     }
 }
 
-static void
+HONE_VEC_CLONES static void
 im2col_task (int64_t begin, int64_t end, gpointer data)
 {
   const ColArgs *a = data;
@@ -530,7 +530,7 @@ col2im_plane (float *restrict dxp, float *restrict col, int64_t ld, const ConvGe
     }
 }
 
-static void
+HONE_VEC_CLONES static void
 col2im_task (int64_t begin, int64_t end, gpointer data)
 {
   const ColArgs *a = data;
@@ -564,7 +564,7 @@ typedef struct
 } PlaneArgs;
 
 /* y (n, M, HW) = stage (M, n HW) + b */
-static void
+HONE_VEC_CLONES static void
 scatter_task (int64_t begin, int64_t end, gpointer data)
 {
   const PlaneArgs *a = data;
@@ -591,7 +591,7 @@ gather_task (int64_t begin, int64_t end, gpointer data)
 }
 
 /* y (n, M, HW) += b, in place */
-static void
+HONE_VEC_CLONES static void
 bias_add_task (int64_t begin, int64_t end, gpointer data)
 {
   const PlaneArgs *a = data;
@@ -609,7 +609,7 @@ bias_add (float *y, const float *b, int64_t n, int64_t M, int64_t HW)
 }
 
 /* db (M) += sum over n and HW of dy (n, M, HW) */
-static void
+HONE_VEC_CLONES static void
 bias_backward_task (int64_t begin, int64_t end, gpointer data)
 {
   const PlaneArgs *a = data;
@@ -962,7 +962,7 @@ dw_to_grid (float *restrict grid, const float *restrict plane, int64_t n_rows, i
 
 /* y[s, m] = b[m] + sum_taps w[m, i, j] x[s, m / mult] shifted, one output
  * plane per task. */
-static void
+HONE_VEC_CLONES static void
 depthwise_forward_task (int64_t begin, int64_t end, gpointer data)
 {
   const DepthwiseArgs *a = data;
@@ -1018,7 +1018,7 @@ depthwise_forward_task (int64_t begin, int64_t end, gpointer data)
 
 /* dx[s, c] += sum over its mult output channels and the taps of w dy[s, m]
  * shifted back, one input plane per task. */
-static void
+HONE_VEC_CLONES static void
 depthwise_dx_task (int64_t begin, int64_t end, gpointer data)
 {
   const DepthwiseArgs *a = data;
@@ -1087,7 +1087,7 @@ depthwise_dx_task (int64_t begin, int64_t end, gpointer data)
 
 /* dw[m, i, j] += sum_{s, oh, ow} dy[s, m] x[s, m / mult] over the positions
  * tap (i, j) reaches, one output channel per task. */
-static void
+HONE_VEC_CLONES static void
 depthwise_dw_task (int64_t begin, int64_t end, gpointer data)
 {
   const DepthwiseArgs *a = data;
