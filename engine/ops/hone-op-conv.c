@@ -143,7 +143,11 @@ conv_chunk_floats (const ConvGeom *g, ConvChunk ch)
 static ConvChunk
 conv_chunk (const ConvGeom *g, int64_t batch, gsize ws_bytes)
 {
-  int64_t avail = (int64_t) MIN ((gsize) CONV_WORKSPACE_FLOATS, ws_bytes / sizeof (float));
+  /* Where the weights outweigh the columns (ResNet's last stages: 512 x
+   * 4608 weights, 2 x 2 planes), every chunk streams all of W and dW
+   * through the GEMMs, and larger chunks amortise that. */
+  int64_t bound = MAX (CONV_WORKSPACE_FLOATS, 2 * g->M * g->K);
+  int64_t avail = (int64_t) MIN ((gsize) bound, ws_bytes / sizeof (float));
   int64_t per_sample = conv_floats_per_sample (g);
   ConvChunk ch = { 1, g->Ho };
   if (per_sample <= avail)
@@ -204,6 +208,16 @@ conv_slots_floats (const ConvGeom *g, int64_t batch, int slots, gboolean private
   return slots * (col + dwf);
 }
 
+/* Whether to slice a batch between threads.  Also where the weights
+ * dominate (ResNet's layer4 at 64x64 inputs): there OpenBLAS's threads
+ * splitting one GEMM measured no faster than slices with a private dW
+ * each, and took more CPU time. */
+static gboolean
+conv_use_slots (const ConvGeom *g, int64_t batch, int threads)
+{
+  return threads > 1 && batch >= threads;
+}
+
 static ConvPlan
 conv_plan (const ConvGeom *g, int64_t batch, gsize ws_bytes, gboolean private_dw)
 {
@@ -214,7 +228,7 @@ conv_plan (const ConvGeom *g, int64_t batch, gsize ws_bytes, gboolean private_dw
       p.ch = conv_chunk (g, batch, ws_bytes);
       p.col_floats = p.slot_floats = conv_chunk_floats (g, p.ch);
     }
-  if (threads <= 1 || batch < threads)
+  if (!conv_use_slots (g, batch, threads))
     return p;
 
   /* The workspace was sized for the thread count at planning time; use
@@ -359,7 +373,7 @@ conv_workspace_size (const HoneNode *node, const HoneShape *in, const HoneShape 
       ch = conv_chunk (&g, batch, G_MAXSIZE);
       serial = conv_chunk_floats (&g, ch);
     }
-  int64_t sliced = threads > 1 && batch >= threads
+  int64_t sliced = conv_use_slots (&g, batch, threads)
                    ? conv_slots_floats (&g, batch, threads, backward, &ch) : 0;
   return (gsize) MAX (serial, sliced) * sizeof (float);
 }
