@@ -416,7 +416,8 @@ conv_zero_edge_columns (float *restrict d, int64_t rows, int64_t Wo, int64_t ow0
 
 /* Fills the columns of one (sample, channel) plane for output rows
  * [oh_a, oh_b): kH kW rows of (oh_b - oh_a) Wo. */
-static void
+/* Inlined so that it is compiled into each clone of its task. */
+static inline __attribute__ ((always_inline)) void
 im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const ConvGeom *g,
               int64_t oh_a, int64_t oh_b)
 {
@@ -461,6 +462,14 @@ im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const C
                   d[ow] = 0.0f;
                 if (sw == 1)
                   memcpy (d + ow0, xp + base + ow0, (gsize) (ow1 - ow0) * sizeof (float));
+                else if (sw == 2)
+                  {
+                    /* the downsampling convolutions: a constant stride
+                     * the compiler turns into vector shuffles */
+                    const float *restrict s2 = xp + base;
+                    for (int64_t ow = ow0; ow < ow1; ow++)
+                      d[ow] = s2[2 * ow];
+                  }
                 else
                   for (int64_t ow = ow0; ow < ow1; ow++)
                     d[ow] = xp[base + ow * sw];
@@ -498,7 +507,8 @@ im2col (float *col, const float *x, const ConvGeom *g, int64_t n, int64_t oh_a, 
  * plane back into the image.  The block path zeroes the padding entries
  * of col first (it is scratch), so that one add per tap puts nothing where
  * they wrap to. */
-static void
+/* Inlined so that it is compiled into each clone of its task. */
+static inline __attribute__ ((always_inline)) void
 col2im_plane (float *restrict dxp, float *restrict col, int64_t ld, const ConvGeom *g,
               int64_t oh_a, int64_t oh_b)
 {
