@@ -145,8 +145,43 @@ max_pool_2x2_task (int64_t begin, int64_t end, gpointer data)
     }
 }
 
+/* Outputs [ow_a, ow_b) of one output row whose windows lie inside the
+ * input along the width (every column tap valid), tap rows [i0, i1):
+ * the taps in row-major order, each over the whole run of outputs, with
+ * the rule of the per-output loop below.  `row0` is the input index of
+ * tap row 0, column tap 0 of output 0.  Inlined with a constant stride,
+ * which the compiler vectorises. */
+static inline __attribute__ ((always_inline)) void
+max_pool_row_run (float *restrict yr, gint32 *restrict ir, const float *restrict xp,
+                  int64_t row0, int64_t W, int64_t dh, int64_t dw, int64_t i0, int64_t i1,
+                  int64_t kW, int64_t ow_a, int64_t ow_b, const int64_t sw)
+{
+  for (int64_t i = i0; i < i1; i++)
+    for (int64_t j = 0; j < kW; j++)
+      {
+        int64_t base = row0 + i * dh * W + j * dw;
+        const float *restrict src = xp + base;
+        if (i == i0 && j == 0)
+          {
+            for (int64_t ow = ow_a; ow < ow_b; ow++)
+              {
+                yr[ow] = src[ow * sw];
+                ir[ow] = (gint32) (base + ow * sw);
+              }
+            continue;
+          }
+        for (int64_t ow = ow_a; ow < ow_b; ow++)
+          {
+            float v = src[ow * sw], best = yr[ow];
+            gboolean take = v > best || v != v;
+            yr[ow] = take ? v : best;
+            ir[ow] = take ? (gint32) (base + ow * sw) : ir[ow];
+          }
+      }
+}
+
 /* One (sample, channel) plane per task. */
-static void
+HONE_VEC_CLONES static void
 max_pool_forward_task (int64_t begin, int64_t end, gpointer data)
 {
   const MaxPoolArgs *a = data;
@@ -155,6 +190,18 @@ max_pool_forward_task (int64_t begin, int64_t end, gpointer data)
   int64_t *j0 = g_newa (int64_t, Wo), *j1 = g_newa (int64_t, Wo);
   for (int64_t ow = 0; ow < Wo; ow++)
     hone_window_taps (&a->aw, ow, &j0[ow], &j1[ow]);
+  /* Outputs whose windows are inside the input along the width, for the
+   * row runs (strides 1 and 2, the ones CNNs use). */
+  int64_t sw = a->aw.stride, ow_a = 0, ow_b = 0;
+  if (sw <= 2)
+    {
+      while (ow_a < Wo && (j0[ow_a] != 0 || j1[ow_a] != a->aw.kernel))
+        ow_a++;
+      ow_b = ow_a;
+      while (ow_b < Wo && j0[ow_b] == 0 && j1[ow_b] == a->aw.kernel)
+        ow_b++;
+    }
+  gint32 *scratch = g_newa (gint32, Wo);
 
   for (int64_t t = begin; t < end; t++)
     {
@@ -166,8 +213,24 @@ max_pool_forward_task (int64_t begin, int64_t end, gpointer data)
           int64_t i0, i1;
           hone_window_taps (&a->ah, oh, &i0, &i1);
           int64_t ih0 = oh * a->ah.stride - a->ah.pad_begin;
+          if (ow_b > ow_a)
+            {
+              int64_t row0 = ih0 * W - a->aw.pad_begin;
+              gint32 *ir = ip ? ip + oh * Wo : scratch;
+              if (sw == 1)
+                max_pool_row_run (yp + oh * Wo, ir, xp, row0, W, dh, dw, i0, i1, a->aw.kernel,
+                                  ow_a, ow_b, 1);
+              else
+                max_pool_row_run (yp + oh * Wo, ir, xp, row0, W, dh, dw, i0, i1, a->aw.kernel,
+                                  ow_a, ow_b, 2);
+            }
           for (int64_t ow = 0; ow < Wo; ow++)
             {
+              if (ow == ow_a && ow_b > ow_a)
+                {
+                  ow = ow_b - 1;
+                  continue;
+                }
               int64_t iw0 = ow * a->aw.stride - a->aw.pad_begin;
               /* PyTorch (cpu_max_pool): start at the first tap inside the
                * input, replace on val > max or NaN. */

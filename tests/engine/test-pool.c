@@ -320,15 +320,25 @@ test_max_ties_nan (void)
   hone_graph_free (pg.g);
 }
 
-/* Ties and NaNs in every position of 2x2 windows, across the lanes of the
- * 2x2 kernel and its tail, against the naive loop. */
+/* Ties and NaNs in every position of the windows, across the lanes of the
+ * 2x2 kernel and of the row runs (strides 1 and 2, padded and dilated) and
+ * their edges, against the naive loop. */
+static const PoolCase ties_cases[] = {
+  { "2x2",         2, 3, 8, 26, {2, 2}, {2, 2}, {0, 0, 0, 0}, {1, 1}, FALSE },
+  { "3x3-s2-p1",   2, 3, 9, 37, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, FALSE },
+  { "3x3-s1-p1",   2, 2, 7, 30, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, FALSE },
+  { "3x2-s2-dil",  1, 2, 9, 40, {3, 2}, {1, 2}, {1, 2, 0, 1}, {2, 3}, TRUE },
+};
+
 static void
-test_max_ties_nan_wide (void)
+test_max_ties_nan_wide (gconstpointer data)
 {
-  static const PoolCase c = { "ties-wide", 2, 3, 8, 26, {2, 2}, {2, 2}, {0, 0, 0, 0}, {1, 1}, FALSE };
+  const PoolCase c = *(const PoolCase *) data;
   g_autoptr (GError) error = NULL;
   PoolGraph pg = pool_graph_new (&c, TRUE, FALSE, 1);
-  int nx = c.N * c.C * c.H * c.W, ny = c.N * c.C * (c.H / 2) * (c.W / 2);
+  int Ho, Wo;
+  case_out (&c, &Ho, &Wo);
+  int nx = c.N * c.C * c.H * c.W, ny = c.N * c.C * Ho * Wo;
   float *x = hone_graph_input_data (pg.g, pg.x);
   HoneRng rng;
   hone_rng_init (&rng, 4, 4);
@@ -500,7 +510,11 @@ main (int argc, char **argv)
       }
   g_test_add_func ("/engine/pool/torch-values", test_torch_values);
   g_test_add_func ("/engine/max-pool/ties-nan", test_max_ties_nan);
-  g_test_add_func ("/engine/max-pool/ties-nan-wide", test_max_ties_nan_wide);
+  for (gsize i = 0; i < G_N_ELEMENTS (ties_cases); i++)
+    {
+      g_autofree char *p = g_strdup_printf ("/engine/max-pool/ties-nan-wide/%s", ties_cases[i].name);
+      g_test_add_data_func (p, &ties_cases[i], test_max_ties_nan_wide);
+    }
   g_test_add_func ("/engine/global-avg-pool/forward-backward", test_global_avg_pool);
   g_test_add_func ("/engine/pool/threads", test_threads);
   g_test_add_func ("/engine/pool/errors", test_errors);
