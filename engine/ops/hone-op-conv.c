@@ -389,7 +389,24 @@ typedef struct
   const float *x;           /* (n, C, H, W) */
   float *dx;                /* (n, C, H, W), col2im only */
   float *dcol;              /* (C kH kW, n (oh_b - oh_a) Wo), col2im only; clobbered */
+  const int64_t *taps;      /* see conv_taps */
 } ColArgs;
+
+/* The outputs each tap reaches, the same for every plane, computed once
+ * per call (they cost two divisions each, which on small planes cost
+ * more than the copies): taps[i], taps[kH + i] the output rows [oh0,
+ * oh1) of tap row i; taps[2 kH + j], taps[2 kH + kW + j] the output
+ * columns [ow0, ow1) of tap column j. */
+static int64_t *
+conv_taps (int64_t *taps, const ConvGeom *g)
+{
+  for (int64_t i = 0; i < g->kH; i++)
+    hone_window_outputs_for_tap (&g->ah, i, g->Ho, &taps[i], &taps[g->kH + i]);
+  for (int64_t j = 0; j < g->kW; j++)
+    hone_window_outputs_for_tap (&g->aw, j, g->Wo, &taps[2 * g->kH + j],
+                                 &taps[2 * g->kH + g->kW + j]);
+  return taps;
+}
 
 /* Whether consecutive output rows of a tap read consecutive input rows,
  * so that a whole tap is one block in both (stride 1, Wo == W: the usual
@@ -419,7 +436,7 @@ conv_zero_edge_columns (float *restrict d, int64_t rows, int64_t Wo, int64_t ow0
 /* Inlined so that it is compiled into each clone of its task. */
 static inline __attribute__ ((always_inline)) void
 im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const ConvGeom *g,
-              int64_t oh_a, int64_t oh_b)
+              const int64_t *taps, int64_t oh_a, int64_t oh_b)
 {
   const HoneWindowAxis *ah = &g->ah, *aw = &g->aw;
   int64_t Wo = g->Wo, W = g->W, HW = g->H * W, sw = aw->stride;
@@ -427,15 +444,13 @@ im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const C
 
   for (int64_t i = 0; i < g->kH; i++)
     {
-      int64_t oh0, oh1;
-      hone_window_outputs_for_tap (ah, i, g->Ho, &oh0, &oh1);
+      int64_t oh0 = taps[i], oh1 = taps[g->kH + i];
       oh0 = CLAMP (oh0, oh_a, oh_b);
       oh1 = CLAMP (oh1, oh0, oh_b);
       for (int64_t j = 0; j < g->kW; j++)
         {
           float *restrict row = col + (i * g->kW + j) * ld;  /* rows from oh_a */
-          int64_t ow0, ow1;
-          hone_window_outputs_for_tap (aw, j, Wo, &ow0, &ow1);
+          int64_t ow0 = taps[2 * g->kH + j], ow1 = taps[2 * g->kH + g->kW + j];
           int64_t off = j * aw->dilation - aw->pad_begin;
 
           memset (row, 0, (gsize) ((oh0 - oh_a) * Wo) * sizeof (float));
@@ -491,7 +506,7 @@ im2col_task (int64_t begin, int64_t end, gpointer data)
     {
       int64_t c = t / a->n, s = t % a->n;
       im2col_plane (a->col + c * kk * ld + s * span, ld, a->x + (s * g->C + c) * g->H * g->W, g,
-                    a->oh_a, a->oh_b);
+                    a->taps, a->oh_a, a->oh_b);
     }
 }
 
@@ -499,7 +514,8 @@ im2col_task (int64_t begin, int64_t end, gpointer data)
 static void
 im2col (float *col, const float *x, const ConvGeom *g, int64_t n, int64_t oh_a, int64_t oh_b)
 {
-  ColArgs a = { .g = g, .n = n, .oh_a = oh_a, .oh_b = oh_b, .col = col, .x = x };
+  ColArgs a = { .g = g, .n = n, .oh_a = oh_a, .oh_b = oh_b, .col = col, .x = x,
+                .taps = conv_taps (g_newa (int64_t, 2 * (g->kH + g->kW)), g) };
   hone_parallel_for (g->C * n, 4, im2col_task, &a);
 }
 
@@ -510,7 +526,7 @@ im2col (float *col, const float *x, const ConvGeom *g, int64_t n, int64_t oh_a, 
 /* Inlined so that it is compiled into each clone of its task. */
 static inline __attribute__ ((always_inline)) void
 col2im_plane (float *restrict dxp, float *restrict col, int64_t ld, const ConvGeom *g,
-              int64_t oh_a, int64_t oh_b)
+              const int64_t *taps, int64_t oh_a, int64_t oh_b)
 {
   const HoneWindowAxis *ah = &g->ah, *aw = &g->aw;
   int64_t Wo = g->Wo, W = g->W, HW = g->H * W, sw = aw->stride;
@@ -518,15 +534,13 @@ col2im_plane (float *restrict dxp, float *restrict col, int64_t ld, const ConvGe
 
   for (int64_t i = 0; i < g->kH; i++)
     {
-      int64_t oh0, oh1;
-      hone_window_outputs_for_tap (ah, i, g->Ho, &oh0, &oh1);
+      int64_t oh0 = taps[i], oh1 = taps[g->kH + i];
       oh0 = CLAMP (oh0, oh_a, oh_b);
       oh1 = CLAMP (oh1, oh0, oh_b);
       for (int64_t j = 0; j < g->kW; j++)
         {
           float *restrict row = col + (i * g->kW + j) * ld;  /* rows from oh_a */
-          int64_t ow0, ow1;
-          hone_window_outputs_for_tap (aw, j, Wo, &ow0, &ow1);
+          int64_t ow0 = taps[2 * g->kH + j], ow1 = taps[2 * g->kH + g->kW + j];
           int64_t off = j * aw->dilation - aw->pad_begin;
           if (block && oh1 > oh0)
             {
@@ -566,7 +580,7 @@ col2im_task (int64_t begin, int64_t end, gpointer data)
     {
       int64_t c = t / a->n, s = t % a->n;
       col2im_plane (a->dx + (s * g->C + c) * g->H * g->W, a->dcol + c * kk * ld + s * span, ld, g,
-                    a->oh_a, a->oh_b);
+                    a->taps, a->oh_a, a->oh_b);
     }
 }
 
@@ -575,7 +589,8 @@ col2im_task (int64_t begin, int64_t end, gpointer data)
 static void
 col2im_add (float *dx, float *dcol, const ConvGeom *g, int64_t n, int64_t oh_a, int64_t oh_b)
 {
-  ColArgs a = { .g = g, .n = n, .oh_a = oh_a, .oh_b = oh_b, .dx = dx, .dcol = dcol };
+  ColArgs a = { .g = g, .n = n, .oh_a = oh_a, .oh_b = oh_b, .dx = dx, .dcol = dcol,
+                .taps = conv_taps (g_newa (int64_t, 2 * (g->kH + g->kW)), g) };
   hone_parallel_for (g->C * n, 4, col2im_task, &a);
 }
 
