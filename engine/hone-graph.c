@@ -3,8 +3,12 @@
  * Planning decides, for a maximum batch size, which values need gradients,
  * which nodes run backward, which activations backward reads (kept), and
  * gives every other activation a buffer from a pool that is reused as soon
- * as its last consumer has run.  It does not know any op: it only calls the
- * op tables. */
+ * as its last consumer has run.  Gradients of intermediate activations come
+ * from a second pool in backward order: a buffer is taken by the first
+ * backward that writes it, zeroed just before (so it is still in cache when
+ * the op adds into it) and returned once the producer's backward has read
+ * it.  Inputs and outputs keep gradient buffers of their own.  It does not
+ * know any op: it only calls the op tables. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -20,6 +24,8 @@ typedef struct
   float *grad;          /* activation gradient, or NULL */
   gboolean needs_grad;
   gboolean kept;
+  gboolean grad_pooled; /* grad is a slab of grad_slabs, not its own */
+  int grad_zero_at;     /* node before whose backward grad is zeroed; -1: at the start */
 } ValueRuntime;
 
 typedef struct
@@ -66,7 +72,8 @@ struct _HoneGraph
   gboolean *node_backward;
   gpointer *node_saved;
   gsize *node_saved_size;
-  GArray *slabs;        /* Slab */
+  GArray *slabs;        /* Slab: activations */
+  GArray *grad_slabs;   /* Slab: gradients of intermediate activations */
   float **input_bufs;   /* per value id, only for INPUT; survive replans */
   int input_bufs_batch;
   gpointer workspace;
@@ -230,7 +237,8 @@ plan_clear (HoneGraph *g)
   int nv = g->planned_values, nn = g->planned_nodes;
   if (g->rt)
     for (int i = 0; i < nv; i++)
-      g_aligned_free (g->rt[i].grad);
+      if (!g->rt[i].grad_pooled)
+        g_aligned_free (g->rt[i].grad);
   g_clear_pointer (&g->rt, g_free);
   if (g->node_saved)
     for (int i = 0; i < nn; i++)
@@ -238,12 +246,14 @@ plan_clear (HoneGraph *g)
   g_clear_pointer (&g->node_saved, g_free);
   g_clear_pointer (&g->node_saved_size, g_free);
   g_clear_pointer (&g->node_backward, g_free);
-  if (g->slabs)
-    {
-      for (guint i = 0; i < g->slabs->len; i++)
-        g_aligned_free (g_array_index (g->slabs, Slab, i).ptr);
-      g_clear_pointer (&g->slabs, g_array_unref);
-    }
+  GArray **pools[2] = { &g->slabs, &g->grad_slabs };
+  for (int p = 0; p < 2; p++)
+    if (*pools[p])
+      {
+        for (guint i = 0; i < (*pools[p])->len; i++)
+          g_aligned_free (g_array_index (*pools[p], Slab, i).ptr);
+        g_clear_pointer (pools[p], g_array_unref);
+      }
   g_clear_pointer (&g->workspace, g_aligned_free);
   g->workspace_size = 0;
   g->act_bytes = 0;
@@ -733,12 +743,12 @@ hone_graph_set_input_needs_grad (HoneGraph *g, int input, gboolean needs)
 /* ---- planning ---------------------------------------------------------- */
 
 static float *
-slab_take (HoneGraph *g, gsize floats)
+slab_take (HoneGraph *g, GArray *slabs, gsize floats)
 {
   Slab *best = NULL;
-  for (guint i = 0; i < g->slabs->len; i++)
+  for (guint i = 0; i < slabs->len; i++)
     {
-      Slab *s = &g_array_index (g->slabs, Slab, i);
+      Slab *s = &g_array_index (slabs, Slab, i);
       if (!s->busy && s->cap >= floats && (!best || s->cap < best->cap))
         best = s;
     }
@@ -746,19 +756,19 @@ slab_take (HoneGraph *g, gsize floats)
     {
       Slab s = { aligned_alloc0 (floats * sizeof (float)), floats, FALSE };
       g->act_bytes += floats * sizeof (float);
-      g_array_append_val (g->slabs, s);
-      best = &g_array_index (g->slabs, Slab, g->slabs->len - 1);
+      g_array_append_val (slabs, s);
+      best = &g_array_index (slabs, Slab, slabs->len - 1);
     }
   best->busy = TRUE;
   return best->ptr;
 }
 
 static void
-slab_release (HoneGraph *g, float *ptr)
+slab_release (GArray *slabs, float *ptr)
 {
-  for (guint i = 0; i < g->slabs->len; i++)
+  for (guint i = 0; i < slabs->len; i++)
     {
-      Slab *s = &g_array_index (g->slabs, Slab, i);
+      Slab *s = &g_array_index (slabs, Slab, i);
       if (s->ptr == ptr)
         {
           s->busy = FALSE;
@@ -809,6 +819,7 @@ hone_graph_plan (HoneGraph *g, int max_batch, gboolean backward, GError **error)
   g->node_saved = g_new0 (gpointer, nn);
   g->node_saved_size = g_new0 (gsize, nn);
   g->slabs = g_array_new (FALSE, TRUE, sizeof (Slab));
+  g->grad_slabs = g_array_new (FALSE, TRUE, sizeof (Slab));
   g->max_batch = max_batch;
   g->plan_backward = backward;
 
@@ -907,7 +918,7 @@ hone_graph_plan (HoneGraph *g, int max_batch, gboolean backward, GError **error)
       HoneShape out[HONE_MAX_RANK];
       node_shapes (g, n, max_batch, in, out);
       for (int k = 0; k < n->n_out; k++)
-        g->rt[n->out[k]].data = slab_take (g, (gsize) hone_shape_numel (&out[k]));
+        g->rt[n->out[k]].data = slab_take (g, g->slabs, (gsize) hone_shape_numel (&out[k]));
       if (n->op->workspace_size)
         ws = MAX (ws, n->op->workspace_size (n, in, out, g->node_backward[i]));
       if (g->node_backward[i] && n->op->saved_size)
@@ -927,20 +938,26 @@ hone_graph_plan (HoneGraph *g, int max_batch, gboolean backward, GError **error)
             dup |= n->in[j] == v;
           if (!dup && last_use[v] == i && !g->rt[v].kept
               && value_at (g, v)->kind == HONE_VALUE_ACTIVATION)
-            slab_release (g, g->rt[v].data);
+            slab_release (g->slabs, g->rt[v].data);
         }
       /* Outputs nobody reads are released at once. */
       for (int k = 0; k < n->n_out; k++)
         if (last_use[n->out[k]] < 0 && !g->rt[n->out[k]].kept)
-          slab_release (g, g->rt[n->out[k]].data);
+          slab_release (g->slabs, g->rt[n->out[k]].data);
     }
-  g_free (last_use);
 
-  /* Gradients of activations (and of inputs that asked for one). */
+  /* Gradients of inputs that asked for one and of outputs: their own
+   * buffers, which the caller reads or fills, zeroed at the start of
+   * backward (outputs' are not zeroed at all). */
   for (int i = 0; i < nv; i++)
     {
       const HoneValue *v = value_at (g, i);
-      if (g->rt[i].needs_grad && value_is_batched (v))
+      g->rt[i].grad_zero_at = -1;
+      gboolean is_output = FALSE;
+      for (guint k = 0; k < g->outputs->len; k++)
+        is_output |= g_array_index (g->outputs, int, k) == i;
+      if (g->rt[i].needs_grad && value_is_batched (v)
+          && (v->kind != HONE_VALUE_ACTIVATION || is_output))
         {
           int64_t n;
           value_numel_at (v, max_batch, &n);
@@ -948,6 +965,36 @@ hone_graph_plan (HoneGraph *g, int max_batch, gboolean backward, GError **error)
           g->act_bytes += (gsize) n * sizeof (float);
         }
     }
+  /* Gradients of the other activations, in backward order: from the first
+   * backward that adds into one (its last consumer; the producer itself
+   * when no consumer runs backward) to the producer's backward, which is
+   * the last to read it. */
+  if (backward)
+    {
+      for (int i = nn - 1; i >= 0; i--)
+        {
+          if (!g->node_backward[i])
+            continue;
+          const HoneNode *n = hone_graph_node (g, i);
+          for (int pass = 0; pass < 2; pass++)
+            for (int k = 0; k < (pass ? n->n_out : n->n_in); k++)
+              {
+                int id = pass ? n->out[k] : n->in[k];
+                ValueRuntime *rt = &g->rt[id];
+                if (rt->grad || !rt->needs_grad || value_at (g, id)->kind != HONE_VALUE_ACTIVATION)
+                  continue;
+                int64_t numel;
+                value_numel_at (value_at (g, id), max_batch, &numel);
+                rt->grad = slab_take (g, g->grad_slabs, (gsize) numel);
+                rt->grad_pooled = TRUE;
+                rt->grad_zero_at = i;
+              }
+          for (int k = 0; k < n->n_out; k++)
+            if (g->rt[n->out[k]].grad_pooled)
+              slab_release (g->grad_slabs, g->rt[n->out[k]].grad);
+        }
+    }
+  g_free (last_use);
   if (backward && !g->grads)
     g->grads = aligned_alloc0 ((gsize) MAX (g->params.len, 1) * sizeof (float));
 
@@ -1086,7 +1133,7 @@ hone_graph_backward (HoneGraph *g)
 
   for (int i = 0; i < nv; i++)
     {
-      if (!g->rt[i].grad)
+      if (!g->rt[i].grad || g->rt[i].grad_pooled)
         continue;
       gboolean is_output = FALSE;
       for (guint k = 0; k < g->outputs->len; k++)
@@ -1122,6 +1169,17 @@ hone_graph_backward (HoneGraph *g)
           dout[k].data = g->rt[n->out[k]].grad;
           dout[k].shape = out[k].shape;
         }
+      /* Pooled gradients this backward writes first, zeroed now. */
+      for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < (pass ? n->n_out : n->n_in); k++)
+          {
+            int id = pass ? n->out[k] : n->in[k];
+            if (g->rt[id].grad_pooled && g->rt[id].grad_zero_at == i)
+              {
+                HoneShape s = full_shape (value_at (g, id), batch);
+                memset (g->rt[id].grad, 0, (gsize) hone_shape_numel (&s) * sizeof (float));
+              }
+          }
       HoneOpCtx ctx = {
         .graph = g,
         .node = n,

@@ -158,7 +158,9 @@ HoneTensor hone_graph_tensor (HoneGraph *g, int id);
 
 /* The gradient buffer of a value: for an activation (batch, ...) or a
  * parameter (a view into the gradient arena); NULL when the value needs no
- * gradient.  The caller writes the loss gradient into the output's. */
+ * gradient.  The caller writes the loss gradient into the output's.  After
+ * backward, the gradients of inputs, outputs and parameters hold results;
+ * those of intermediate activations share scratch buffers and do not. */
 float   *hone_graph_grad (HoneGraph *g, int id);
 
 /* Propagates the output gradients back, accumulating (+=) into parameter

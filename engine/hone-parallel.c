@@ -175,3 +175,21 @@ hone_parallel_for (int64_t n, int64_t min_chunk, HoneParallelFunc func, gpointer
   pthread_mutex_unlock (&pool.lock);
   pthread_mutex_unlock (&loop_lock);
 }
+
+void
+hone_parallel_for_serial_blas (int64_t n, HoneParallelFunc func, gpointer user_data)
+{
+  if (n <= 0)
+    return;
+  int threads = hone_get_num_threads ();
+  if (threads <= 1 || in_parallel)
+    {
+      func (0, n, user_data);
+      return;
+    }
+  /* openblas_set_num_threads only sets the count OpenBLAS's next calls
+   * use; its worker threads stay and sleep until it is raised again. */
+  openblas_set_num_threads (1);
+  hone_parallel_for (n, 1, func, user_data);
+  openblas_set_num_threads (threads);
+}

@@ -196,6 +196,17 @@ hone_pool_infer_shape (const HoneNode *node, const HoneShape *in, HoneShape *out
 #define HONE_VEC_BLOCK 16
 #define HONE_VEC_TAIL 4
 
+/* The baseline x86-64 build vectorises to SSE only.  Hot loops marked
+ * HONE_VEC_CLONES are also compiled for AVX2 and AVX-512 (GCC function
+ * multiversioning: an ifunc picks the clone when the program loads), which
+ * roughly halves the time of the memory-bound loops that run in L1 and L2
+ * on machines that have them.  Elsewhere the attribute is empty. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__ELF__)
+#define HONE_VEC_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#else
+#define HONE_VEC_CLONES
+#endif
+
 /* Four floats as one GNU C vector (an SSE register on baseline x86-64,
  * a NEON one on arm64), for kernels that must keep a block of accumulators
  * in registers across a run-time loop, which the auto-vectoriser does not

@@ -197,7 +197,7 @@ bn_args_init (BnArgs *a, const HoneOpCtx *ctx)
 /* ---- forward ------------------------------------------------------------- */
 
 /* One channel per task: statistics over (N, S), normalise, update. */
-static void
+HONE_VEC_CLONES static void
 bn_forward_train_task (int64_t begin, int64_t end, gpointer data)
 {
   const BnArgs *a = data;
@@ -234,7 +234,7 @@ bn_forward_train_task (int64_t begin, int64_t end, gpointer data)
 }
 
 /* One (sample, channel) plane per task, with the running statistics. */
-static void
+HONE_VEC_CLONES static void
 bn_forward_eval_task (int64_t begin, int64_t end, gpointer data)
 {
   const BnArgs *a = data;
@@ -268,7 +268,7 @@ bn_forward (const HoneOpCtx *ctx)
  *   dx     = scale invstd dy
  * with running statistics (PyTorch: aten/src/ATen/native/Normalization.cpp,
  * batch_norm_backward_cpu_template). */
-static void
+HONE_VEC_CLONES static void
 bn_backward_task (int64_t begin, int64_t end, gpointer data)
 {
   const BnArgs *a = data;

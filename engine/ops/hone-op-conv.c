@@ -21,9 +21,14 @@
  *              which is scattered into NCHW with the bias.  Backward
  *              recomputes the columns (nothing is kept between forward and
  *              backward), dW += dY col^T, and dX += col2im (W^T dY).
- * GEMMs run in OpenBLAS on its own threads; unfolding, scattering and the
- * depthwise kernels run on hone_parallel_for.  The workspace (columns and
- * a staging buffer) is bounded by processing the batch in chunks.
+ * With several threads the GEMM paths cut the batch into one slice per
+ * thread, each unfolded, multiplied (single-threaded OpenBLAS) and
+ * scattered on its own thread with its own part of the workspace: a small
+ * convolution is many small GEMMs, between which OpenBLAS's threads would
+ * spin.  With one thread, or a batch smaller than the thread count, GEMMs
+ * run on OpenBLAS's threads and unfolding, scattering and the depthwise
+ * kernels on hone_parallel_for.  The workspace (columns and a staging
+ * buffer per slice) is bounded by processing the batch in chunks.
  *
  * Not here: Winograd/FFT, fused activations, 1-D/3-D convolution, auto_pad
  * (the ONNX importer turns it into explicit pads). */
@@ -37,14 +42,16 @@
 #include "ops/hone-conv-private.h"
 #include "ops/hone-op-private.h"
 
-/* Upper bound on the im2col workspace (columns plus staging), in floats:
- * 4 MB.  Measured on 3x3 convolutions from 28x28 to 4x4 planes: chunks
- * this small keep columns and staging in L2/L3 and were as fast as or
- * faster than 16-64 MB ones with one and two threads, while OpenBLAS
- * still gets GEMMs of a few thousand columns.  A sample whose columns do
- * not fit (224x224 inputs with 64 channels need 115 MB) is unfolded a
- * block of output rows at a time. */
-#define CONV_WORKSPACE_FLOATS ((int64_t) 1024 * 1024)
+/* Upper bound on the im2col workspace of one chunk (columns plus
+ * staging), in floats: 1 MB, about one core's L2, so that the columns are
+ * still in L2 when OpenBLAS packs them.  Measured on cnn-s (3x3
+ * convolutions from 28x28 to 7x7 planes, batch 64) at one thread, against
+ * 0.5, 1.5, 4 and 8 MB: 4 and 8 MB took 7 % more CPU time per step,
+ * 0.5 MB the same, ResNet-18 and MobileNetV2 at 64x64 and 96x96 no
+ * different.  OpenBLAS still gets GEMMs of several hundred columns.  A
+ * sample whose columns do not fit (224x224 inputs with 64 channels need
+ * 115 MB) is unfolded a block of output rows at a time. */
+#define CONV_WORKSPACE_FLOATS ((int64_t) 256 * 1024)
 
 /* The pointwise path runs one GEMM per sample; below this many output
  * pixels per plane the GEMMs get too thin and the im2col path (a cheap
@@ -136,7 +143,11 @@ conv_chunk_floats (const ConvGeom *g, ConvChunk ch)
 static ConvChunk
 conv_chunk (const ConvGeom *g, int64_t batch, gsize ws_bytes)
 {
-  int64_t avail = (int64_t) MIN ((gsize) CONV_WORKSPACE_FLOATS, ws_bytes / sizeof (float));
+  /* Where the weights outweigh the columns (ResNet's last stages: 512 x
+   * 4608 weights, 2 x 2 planes), every chunk streams all of W and dW
+   * through the GEMMs, and larger chunks amortise that. */
+  int64_t bound = MAX (CONV_WORKSPACE_FLOATS, 2 * g->M * g->K);
+  int64_t avail = (int64_t) MIN ((gsize) bound, ws_bytes / sizeof (float));
   int64_t per_sample = conv_floats_per_sample (g);
   ConvChunk ch = { 1, g->Ho };
   if (per_sample <= avail)
@@ -154,6 +165,84 @@ conv_chunk (const ConvGeom *g, int64_t batch, gsize ws_bytes)
     }
   g_assert ((gsize) conv_chunk_floats (g, ch) * sizeof (float) <= ws_bytes);
   return ch;
+}
+
+/* How a batch is split between threads.  With several threads the batch
+ * is cut into `slots` contiguous sample ranges, one per thread, each with
+ * its own part of the workspace and single-threaded GEMMs
+ * (hone_parallel_for_serial_blas); slot 0 accumulates dW straight into
+ * the gradient, the others into a private copy added in afterwards, in
+ * slot order, so the result does not depend on which thread ran what.
+ * With one thread, a batch smaller than the thread count, or a workspace
+ * too small for the slots, one slot runs on the calling thread with
+ * OpenBLAS's threads. */
+typedef struct
+{
+  int slots;
+  ConvChunk ch;             /* chunk within a slot */
+  int64_t slot_floats;      /* workspace per slot, a multiple of 16 */
+  int64_t col_floats;       /* of which columns and staging */
+  int64_t dw_floats;        /* of which a private dW: (M, C/group, kH, kW) */
+} ConvPlan;
+
+static int64_t
+conv_round16 (int64_t n)
+{
+  return (n + 15) & ~(int64_t) 15;
+}
+
+/* Workspace floats that `slots` slots need for a batch on the path's
+ * lowering (columns only on the im2col path), with a private dW when
+ * private_dw. */
+static int64_t
+conv_slots_floats (const ConvGeom *g, int64_t batch, int slots, gboolean private_dw, ConvChunk *ch)
+{
+  int64_t per_slot = (batch + slots - 1) / slots;
+  int64_t col = 0;
+  if (g->path == CONV_IM2COL)
+    {
+      *ch = conv_chunk (g, per_slot, G_MAXSIZE);
+      col = conv_round16 (conv_chunk_floats (g, *ch));
+    }
+  int64_t dwf = private_dw && slots > 1 ? conv_round16 (g->M * g->K) : 0;
+  return slots * (col + dwf);
+}
+
+/* Whether to slice a batch between threads.  Also where the weights
+ * dominate (ResNet's layer4 at 64x64 inputs): there OpenBLAS's threads
+ * splitting one GEMM measured no faster than slices with a private dW
+ * each, and took more CPU time. */
+static gboolean
+conv_use_slots (const ConvGeom *g, int64_t batch, int threads)
+{
+  return threads > 1 && batch >= threads;
+}
+
+static ConvPlan
+conv_plan (const ConvGeom *g, int64_t batch, gsize ws_bytes, gboolean private_dw)
+{
+  int threads = hone_get_num_threads ();
+  ConvPlan p = { .slots = 1 };
+  if (g->path == CONV_IM2COL)
+    {
+      p.ch = conv_chunk (g, batch, ws_bytes);
+      p.col_floats = p.slot_floats = conv_chunk_floats (g, p.ch);
+    }
+  if (!conv_use_slots (g, batch, threads))
+    return p;
+
+  /* The workspace was sized for the thread count at planning time; use
+   * the slots only when it holds them now, at the same chunk size. */
+  ConvChunk ch = p.ch;
+  int64_t need = conv_slots_floats (g, batch, threads, private_dw, &ch);
+  if ((gsize) need * sizeof (float) > ws_bytes)
+    return p;
+  p.slots = threads;
+  p.ch = ch;
+  p.slot_floats = need / threads;
+  p.dw_floats = private_dw ? conv_round16 (g->M * g->K) : 0;
+  p.col_floats = p.slot_floats - p.dw_floats;
+  return p;
 }
 
 /* ---- shapes ------------------------------------------------------------ */
@@ -273,10 +362,20 @@ conv_workspace_size (const HoneNode *node, const HoneShape *in, const HoneShape 
 {
   ConvGeom g;
   conv_geom_init (&g, node->attrs, &in[0], &in[1]);
-  if (g.path != CONV_IM2COL)
+  if (g.path == CONV_DEPTHWISE)
     return 0;
-  ConvChunk ch = conv_chunk (&g, in[0].d[0], G_MAXSIZE);
-  return (gsize) conv_chunk_floats (&g, ch) * sizeof (float);
+  int64_t batch = in[0].d[0];
+  int threads = hone_get_num_threads ();
+  int64_t serial = 0;
+  ConvChunk ch;
+  if (g.path == CONV_IM2COL)
+    {
+      ch = conv_chunk (&g, batch, G_MAXSIZE);
+      serial = conv_chunk_floats (&g, ch);
+    }
+  int64_t sliced = conv_use_slots (&g, batch, threads)
+                   ? conv_slots_floats (&g, batch, threads, backward, &ch) : 0;
+  return (gsize) MAX (serial, sliced) * sizeof (float);
 }
 
 /* ---- im2col / col2im ----------------------------------------------------- */
@@ -290,7 +389,24 @@ typedef struct
   const float *x;           /* (n, C, H, W) */
   float *dx;                /* (n, C, H, W), col2im only */
   float *dcol;              /* (C kH kW, n (oh_b - oh_a) Wo), col2im only; clobbered */
+  const int64_t *taps;      /* see conv_taps */
 } ColArgs;
+
+/* The outputs each tap reaches, the same for every plane, computed once
+ * per call (they cost two divisions each, which on small planes cost
+ * more than the copies): taps[i], taps[kH + i] the output rows [oh0,
+ * oh1) of tap row i; taps[2 kH + j], taps[2 kH + kW + j] the output
+ * columns [ow0, ow1) of tap column j. */
+static int64_t *
+conv_taps (int64_t *taps, const ConvGeom *g)
+{
+  for (int64_t i = 0; i < g->kH; i++)
+    hone_window_outputs_for_tap (&g->ah, i, g->Ho, &taps[i], &taps[g->kH + i]);
+  for (int64_t j = 0; j < g->kW; j++)
+    hone_window_outputs_for_tap (&g->aw, j, g->Wo, &taps[2 * g->kH + j],
+                                 &taps[2 * g->kH + g->kW + j]);
+  return taps;
+}
 
 /* Whether consecutive output rows of a tap read consecutive input rows,
  * so that a whole tap is one block in both (stride 1, Wo == W: the usual
@@ -317,9 +433,10 @@ conv_zero_edge_columns (float *restrict d, int64_t rows, int64_t Wo, int64_t ow0
 
 /* Fills the columns of one (sample, channel) plane for output rows
  * [oh_a, oh_b): kH kW rows of (oh_b - oh_a) Wo. */
-static void
+/* Inlined so that it is compiled into each clone of its task. */
+static inline __attribute__ ((always_inline)) void
 im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const ConvGeom *g,
-              int64_t oh_a, int64_t oh_b)
+              const int64_t *taps, int64_t oh_a, int64_t oh_b)
 {
   const HoneWindowAxis *ah = &g->ah, *aw = &g->aw;
   int64_t Wo = g->Wo, W = g->W, HW = g->H * W, sw = aw->stride;
@@ -327,15 +444,13 @@ im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const C
 
   for (int64_t i = 0; i < g->kH; i++)
     {
-      int64_t oh0, oh1;
-      hone_window_outputs_for_tap (ah, i, g->Ho, &oh0, &oh1);
+      int64_t oh0 = taps[i], oh1 = taps[g->kH + i];
       oh0 = CLAMP (oh0, oh_a, oh_b);
       oh1 = CLAMP (oh1, oh0, oh_b);
       for (int64_t j = 0; j < g->kW; j++)
         {
           float *restrict row = col + (i * g->kW + j) * ld;  /* rows from oh_a */
-          int64_t ow0, ow1;
-          hone_window_outputs_for_tap (aw, j, Wo, &ow0, &ow1);
+          int64_t ow0 = taps[2 * g->kH + j], ow1 = taps[2 * g->kH + g->kW + j];
           int64_t off = j * aw->dilation - aw->pad_begin;
 
           memset (row, 0, (gsize) ((oh0 - oh_a) * Wo) * sizeof (float));
@@ -362,6 +477,14 @@ im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const C
                   d[ow] = 0.0f;
                 if (sw == 1)
                   memcpy (d + ow0, xp + base + ow0, (gsize) (ow1 - ow0) * sizeof (float));
+                else if (sw == 2)
+                  {
+                    /* the downsampling convolutions: a constant stride
+                     * the compiler turns into vector shuffles */
+                    const float *restrict s2 = xp + base;
+                    for (int64_t ow = ow0; ow < ow1; ow++)
+                      d[ow] = s2[2 * ow];
+                  }
                 else
                   for (int64_t ow = ow0; ow < ow1; ow++)
                     d[ow] = xp[base + ow * sw];
@@ -373,7 +496,7 @@ im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const C
     }
 }
 
-static void
+HONE_VEC_CLONES static void
 im2col_task (int64_t begin, int64_t end, gpointer data)
 {
   const ColArgs *a = data;
@@ -383,7 +506,7 @@ im2col_task (int64_t begin, int64_t end, gpointer data)
     {
       int64_t c = t / a->n, s = t % a->n;
       im2col_plane (a->col + c * kk * ld + s * span, ld, a->x + (s * g->C + c) * g->H * g->W, g,
-                    a->oh_a, a->oh_b);
+                    a->taps, a->oh_a, a->oh_b);
     }
 }
 
@@ -391,7 +514,8 @@ im2col_task (int64_t begin, int64_t end, gpointer data)
 static void
 im2col (float *col, const float *x, const ConvGeom *g, int64_t n, int64_t oh_a, int64_t oh_b)
 {
-  ColArgs a = { .g = g, .n = n, .oh_a = oh_a, .oh_b = oh_b, .col = col, .x = x };
+  ColArgs a = { .g = g, .n = n, .oh_a = oh_a, .oh_b = oh_b, .col = col, .x = x,
+                .taps = conv_taps (g_newa (int64_t, 2 * (g->kH + g->kW)), g) };
   hone_parallel_for (g->C * n, 4, im2col_task, &a);
 }
 
@@ -399,9 +523,10 @@ im2col (float *col, const float *x, const ConvGeom *g, int64_t n, int64_t oh_a, 
  * plane back into the image.  The block path zeroes the padding entries
  * of col first (it is scratch), so that one add per tap puts nothing where
  * they wrap to. */
-static void
+/* Inlined so that it is compiled into each clone of its task. */
+static inline __attribute__ ((always_inline)) void
 col2im_plane (float *restrict dxp, float *restrict col, int64_t ld, const ConvGeom *g,
-              int64_t oh_a, int64_t oh_b)
+              const int64_t *taps, int64_t oh_a, int64_t oh_b)
 {
   const HoneWindowAxis *ah = &g->ah, *aw = &g->aw;
   int64_t Wo = g->Wo, W = g->W, HW = g->H * W, sw = aw->stride;
@@ -409,15 +534,13 @@ col2im_plane (float *restrict dxp, float *restrict col, int64_t ld, const ConvGe
 
   for (int64_t i = 0; i < g->kH; i++)
     {
-      int64_t oh0, oh1;
-      hone_window_outputs_for_tap (ah, i, g->Ho, &oh0, &oh1);
+      int64_t oh0 = taps[i], oh1 = taps[g->kH + i];
       oh0 = CLAMP (oh0, oh_a, oh_b);
       oh1 = CLAMP (oh1, oh0, oh_b);
       for (int64_t j = 0; j < g->kW; j++)
         {
           float *restrict row = col + (i * g->kW + j) * ld;  /* rows from oh_a */
-          int64_t ow0, ow1;
-          hone_window_outputs_for_tap (aw, j, Wo, &ow0, &ow1);
+          int64_t ow0 = taps[2 * g->kH + j], ow1 = taps[2 * g->kH + g->kW + j];
           int64_t off = j * aw->dilation - aw->pad_begin;
           if (block && oh1 > oh0)
             {
@@ -447,7 +570,7 @@ col2im_plane (float *restrict dxp, float *restrict col, int64_t ld, const ConvGe
     }
 }
 
-static void
+HONE_VEC_CLONES static void
 col2im_task (int64_t begin, int64_t end, gpointer data)
 {
   const ColArgs *a = data;
@@ -457,7 +580,7 @@ col2im_task (int64_t begin, int64_t end, gpointer data)
     {
       int64_t c = t / a->n, s = t % a->n;
       col2im_plane (a->dx + (s * g->C + c) * g->H * g->W, a->dcol + c * kk * ld + s * span, ld, g,
-                    a->oh_a, a->oh_b);
+                    a->taps, a->oh_a, a->oh_b);
     }
 }
 
@@ -466,7 +589,8 @@ col2im_task (int64_t begin, int64_t end, gpointer data)
 static void
 col2im_add (float *dx, float *dcol, const ConvGeom *g, int64_t n, int64_t oh_a, int64_t oh_b)
 {
-  ColArgs a = { .g = g, .n = n, .oh_a = oh_a, .oh_b = oh_b, .dx = dx, .dcol = dcol };
+  ColArgs a = { .g = g, .n = n, .oh_a = oh_a, .oh_b = oh_b, .dx = dx, .dcol = dcol,
+                .taps = conv_taps (g_newa (int64_t, 2 * (g->kH + g->kW)), g) };
   hone_parallel_for (g->C * n, 4, col2im_task, &a);
 }
 
@@ -481,7 +605,7 @@ typedef struct
 } PlaneArgs;
 
 /* y (n, M, HW) = stage (M, n HW) + b */
-static void
+HONE_VEC_CLONES static void
 scatter_task (int64_t begin, int64_t end, gpointer data)
 {
   const PlaneArgs *a = data;
@@ -508,7 +632,7 @@ gather_task (int64_t begin, int64_t end, gpointer data)
 }
 
 /* y (n, M, HW) += b, in place */
-static void
+HONE_VEC_CLONES static void
 bias_add_task (int64_t begin, int64_t end, gpointer data)
 {
   const PlaneArgs *a = data;
@@ -526,7 +650,7 @@ bias_add (float *y, const float *b, int64_t n, int64_t M, int64_t HW)
 }
 
 /* db (M) += sum over n and HW of dy (n, M, HW) */
-static void
+HONE_VEC_CLONES static void
 bias_backward_task (int64_t begin, int64_t end, gpointer data)
 {
   const PlaneArgs *a = data;
@@ -548,12 +672,13 @@ bias_backward (float *db, const float *dy, int64_t n, int64_t M, int64_t HW)
 
 /* ---- im2col path --------------------------------------------------------- */
 
+/* y (batch, M, Ho, Wo) = conv (x (batch, C, H, W)) in chunks ch, with
+ * the columns and staging in ws */
 static void
 im2col_forward (float *y, const float *x, const float *w, const float *b,
-                const ConvGeom *g, int64_t batch, float *ws, gsize ws_size)
+                const ConvGeom *g, int64_t batch, ConvChunk ch, float *ws)
 {
   int64_t HWo = g->Ho * g->Wo, Wo = g->Wo;
-  ConvChunk ch = conv_chunk (g, batch, ws_size);
   float *col = ws;                                                /* (C kH kW, n rows Wo) */
   float *stage = ws + g->C * g->kH * g->kW * ch.samples * HWo;    /* (M, n Ho Wo) */
 
@@ -590,12 +715,14 @@ im2col_forward (float *y, const float *x, const float *w, const float *b,
     }
 }
 
+/* dx += ..., dw (+)= ... for batch samples in chunks ch, with the columns
+ * and staging in ws; dw is overwritten instead of accumulated into when
+ * dw_fresh (a slot's private copy). */
 static void
-im2col_backward (float *dx, float *dw, const float *dy, const float *x, const float *w,
-                 const ConvGeom *g, int64_t batch, float *ws, gsize ws_size)
+im2col_backward (float *dx, float *dw, gboolean dw_fresh, const float *dy, const float *x,
+                 const float *w, const ConvGeom *g, int64_t batch, ConvChunk ch, float *ws)
 {
   int64_t HWo = g->Ho * g->Wo, Wo = g->Wo;
-  ConvChunk ch = conv_chunk (g, batch, ws_size);
   float *col = ws;                                                /* (C kH kW, n rows Wo) */
   float *stage = ws + g->C * g->kH * g->kW * ch.samples * HWo;    /* (M, n Ho Wo) */
 
@@ -620,12 +747,13 @@ im2col_backward (float *dx, float *dw, const float *dy, const float *x, const fl
             {
               im2col (col, x + s0 * g->C * g->H * g->W, g, n, oh_a, oh_b);
               /* dW_g (Mg, K) += dY_g (Mg, ld) col_g^T */
+              float beta = dw_fresh && s0 == 0 && oh_a == 0 ? 0.0f : 1.0f;
               for (int64_t gi = 0; gi < g->group; gi++)
                 cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans,
                              (int) g->Mg, (int) g->K, (int) ld,
                              1.0f, dyc + gi * g->Mg * ldy, (int) ldy,
                              col + gi * g->K * ld, (int) ld,
-                             1.0f, dw + gi * g->Mg * g->K, (int) g->K);
+                             beta, dw + gi * g->Mg * g->K, (int) g->K);
             }
           if (dx)
             {
@@ -661,9 +789,10 @@ pointwise_forward (float *y, const float *x, const float *w, const float *b,
     bias_add (y, b, batch, g->M, HW);
 }
 
+/* dw is overwritten instead of accumulated into when dw_fresh. */
 static void
-pointwise_backward (float *dx, float *dw, const float *dy, const float *x, const float *w,
-                    const ConvGeom *g, int64_t batch)
+pointwise_backward (float *dx, float *dw, gboolean dw_fresh, const float *dy, const float *x,
+                    const float *w, const ConvGeom *g, int64_t batch)
 {
   int64_t HW = g->H * g->W;
   for (int64_t s = 0; s < batch; s++)
@@ -675,7 +804,7 @@ pointwise_backward (float *dx, float *dw, const float *dy, const float *x, const
                        (int) g->Mg, (int) g->Cg, (int) HW,
                        1.0f, dys, (int) HW,
                        x + (s * g->C + gi * g->Cg) * HW, (int) HW,
-                       1.0f, dw + gi * g->Mg * g->Cg, (int) g->Cg);
+                       dw_fresh && s == 0 ? 0.0f : 1.0f, dw + gi * g->Mg * g->Cg, (int) g->Cg);
         if (dx)
           cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
                        (int) g->Cg, (int) HW, (int) g->Mg,
@@ -683,6 +812,87 @@ pointwise_backward (float *dx, float *dw, const float *dy, const float *x, const
                        dys, (int) HW,
                        1.0f, dx + (s * g->C + gi * g->Cg) * HW, (int) HW);
       }
+}
+
+/* ---- slots ---------------------------------------------------------------- */
+
+typedef struct
+{
+  const ConvGeom *g;
+  const ConvPlan *p;
+  int64_t batch;
+  float *ws;
+  float *y;                 /* (N, M, Ho, Wo) */
+  float *dx;                /* (N, C, H, W) or NULL */
+  float *dw;                /* (M, C/group, kH, kW) or NULL */
+  const float *x;           /* (N, C, H, W) */
+  const float *w;           /* (M, C/group, kH, kW) */
+  const float *b;           /* (M) or NULL */
+  const float *dy;          /* (N, M, Ho, Wo) */
+} SlotArgs;
+
+/* Samples [*s0, *s1) of slot t. */
+static void
+slot_samples (const SlotArgs *a, int64_t t, int64_t *s0, int64_t *s1)
+{
+  *s0 = t * a->batch / a->p->slots;
+  *s1 = (t + 1) * a->batch / a->p->slots;
+}
+
+static void
+slot_forward_task (int64_t begin, int64_t end, gpointer data)
+{
+  const SlotArgs *a = data;
+  const ConvGeom *g = a->g;
+  for (int64_t t = begin; t < end; t++)
+    {
+      int64_t s0, s1;
+      slot_samples (a, t, &s0, &s1);
+      float *y = a->y + s0 * g->M * g->Ho * g->Wo;
+      const float *x = a->x + s0 * g->C * g->H * g->W;
+      if (g->path == CONV_POINTWISE)
+        pointwise_forward (y, x, a->w, a->b, g, s1 - s0);
+      else
+        im2col_forward (y, x, a->w, a->b, g, s1 - s0, a->p->ch, a->ws + t * a->p->slot_floats);
+    }
+}
+
+static void
+slot_backward_task (int64_t begin, int64_t end, gpointer data)
+{
+  const SlotArgs *a = data;
+  const ConvGeom *g = a->g;
+  for (int64_t t = begin; t < end; t++)
+    {
+      int64_t s0, s1;
+      slot_samples (a, t, &s0, &s1);
+      float *ws = a->ws + t * a->p->slot_floats;
+      /* slot 0 adds into dw, the others fill their private copy */
+      float *dw = a->dw && t > 0 ? ws + a->p->col_floats : a->dw;
+      float *dx = a->dx ? a->dx + s0 * g->C * g->H * g->W : NULL;
+      const float *dy = a->dy + s0 * g->M * g->Ho * g->Wo;
+      const float *x = a->x + s0 * g->C * g->H * g->W;
+      if (g->path == CONV_POINTWISE)
+        pointwise_backward (dx, dw, t > 0, dy, x, a->w, g, s1 - s0);
+      else
+        im2col_backward (dx, dw, t > 0, dy, x, a->w, g, s1 - s0, a->p->ch, ws);
+    }
+}
+
+/* Forward or backward of the GEMM-based paths over the plan's slots. */
+static void
+conv_run_slots (SlotArgs *a, gboolean backward)
+{
+  const ConvPlan *p = a->p;
+  if (p->slots == 1)
+    {
+      (backward ? slot_backward_task : slot_forward_task) (0, 1, a);
+      return;
+    }
+  hone_parallel_for_serial_blas (p->slots, backward ? slot_backward_task : slot_forward_task, a);
+  if (backward && a->dw)
+    for (int t = 1; t < p->slots; t++)
+      hone_vec_add (a->dw, a->ws + t * p->slot_floats + p->col_floats, a->g->M * a->g->K);
 }
 
 /* ---- depthwise path ------------------------------------------------------
@@ -793,7 +1003,7 @@ dw_to_grid (float *restrict grid, const float *restrict plane, int64_t n_rows, i
 
 /* y[s, m] = b[m] + sum_taps w[m, i, j] x[s, m / mult] shifted, one output
  * plane per task. */
-static void
+HONE_VEC_CLONES static void
 depthwise_forward_task (int64_t begin, int64_t end, gpointer data)
 {
   const DepthwiseArgs *a = data;
@@ -849,7 +1059,7 @@ depthwise_forward_task (int64_t begin, int64_t end, gpointer data)
 
 /* dx[s, c] += sum over its mult output channels and the taps of w dy[s, m]
  * shifted back, one input plane per task. */
-static void
+HONE_VEC_CLONES static void
 depthwise_dx_task (int64_t begin, int64_t end, gpointer data)
 {
   const DepthwiseArgs *a = data;
@@ -918,7 +1128,7 @@ depthwise_dx_task (int64_t begin, int64_t end, gpointer data)
 
 /* dw[m, i, j] += sum_{s, oh, ow} dy[s, m] x[s, m / mult] over the positions
  * tap (i, j) reaches, one output channel per task. */
-static void
+HONE_VEC_CLONES static void
 depthwise_dw_task (int64_t begin, int64_t end, gpointer data)
 {
   const DepthwiseArgs *a = data;
@@ -1025,11 +1235,14 @@ conv_forward (const HoneOpCtx *ctx)
       }
       break;
     case CONV_POINTWISE:
-      pointwise_forward (y, x, w, b, &g, batch);
-      break;
     case CONV_IM2COL:
     default:
-      im2col_forward (y, x, w, b, &g, batch, ctx->workspace, ctx->workspace_size);
+      {
+        ConvPlan p = conv_plan (&g, batch, ctx->workspace_size, FALSE);
+        SlotArgs a = { .g = &g, .p = &p, .batch = batch, .ws = ctx->workspace,
+                       .y = y, .x = x, .w = w, .b = b };
+        conv_run_slots (&a, FALSE);
+      }
       break;
     }
 }
@@ -1068,11 +1281,14 @@ conv_backward (const HoneOpCtx *ctx)
       }
       break;
     case CONV_POINTWISE:
-      pointwise_backward (dx, dw, dy, x, w, &g, batch);
-      break;
     case CONV_IM2COL:
     default:
-      im2col_backward (dx, dw, dy, x, w, &g, batch, ctx->workspace, ctx->workspace_size);
+      {
+        ConvPlan p = conv_plan (&g, batch, ctx->workspace_size, dw != NULL);
+        SlotArgs a = { .g = &g, .p = &p, .batch = batch, .ws = ctx->workspace,
+                       .dx = dx, .dw = dw, .x = x, .w = w, .dy = dy };
+        conv_run_slots (&a, TRUE);
+      }
       break;
     }
 }

@@ -5,7 +5,9 @@
  * window order, and NaN propagates.
  *
  * Forward saves the index (within its plane) of every output's maximum in
- * ctx->saved, so backward reads neither the input nor the output.
+ * ctx->saved, so backward reads neither the input nor the output.  The
+ * common 2x2 stride-2 unpadded pool has its own four-lane kernel with the
+ * same comparisons.
  *
  * Not here: the optional Indices output of ONNX MaxPool, storage_order. */
 #include "config.h"
@@ -55,8 +57,131 @@ max_pool_args_init (MaxPoolArgs *a, const HoneOpCtx *ctx)
   a->Wo = ctx->out[0].shape.d[3];
 }
 
-/* One (sample, channel) plane per task. */
+typedef gint32 HoneI4 __attribute__ ((vector_size (16)));
+
+/* Whether the pool is 2x2 with stride 2 and no padding or dilation, every
+ * window inside the input: the usual downsampling, which has its own
+ * kernel. */
+static gboolean
+max_pool_is_2x2 (const MaxPoolArgs *a)
+{
+  const HoneWindowAxis *ah = &a->ah, *aw = &a->aw;
+  return ah->kernel == 2 && aw->kernel == 2 && ah->stride == 2 && aw->stride == 2
+         && ah->dilation == 1 && aw->dilation == 1 && ah->pad_begin == 0 && aw->pad_begin == 0
+         && 2 * a->Ho <= ah->in && 2 * a->Wo <= aw->in;
+}
+
+/* One output of a 2x2 window whose rows start at r0 and r1 (input index
+ * i0 of r0[0]), with the general kernel's rule: taps in row-major order,
+ * a later one wins when greater or NaN. */
+static inline void
+max_pool_2x2_one (float *y, gint32 *idx, const float *r0, const float *r1, int64_t i0, int64_t W)
+{
+  float best = r0[0];
+  int64_t bi = i0;
+  if (r0[1] > best || isnan (r0[1]))
+    best = r0[1], bi = i0 + 1;
+  if (r1[0] > best || isnan (r1[0]))
+    best = r1[0], bi = i0 + W;
+  if (r1[1] > best || isnan (r1[1]))
+    best = r1[1], bi = i0 + W + 1;
+  *y = best;
+  if (idx)
+    *idx = (gint32) bi;
+}
+
+/* The 2x2 stride-2 kernel on planes [begin, end): four outputs at a time
+ * from two rows split into even and odd columns, the same comparisons as
+ * max_pool_2x2_one done with lane masks. */
 static void
+max_pool_2x2_task (int64_t begin, int64_t end, gpointer data)
+{
+  const MaxPoolArgs *a = data;
+  int64_t H = a->ah.in, W = a->aw.in, Ho = a->Ho, Wo = a->Wo;
+  for (int64_t t = begin; t < end; t++)
+    {
+      const float *restrict xp = a->x + t * H * W;
+      float *restrict yp = a->y + t * Ho * Wo;
+      gint32 *restrict ip = a->idx ? a->idx + t * Ho * Wo : NULL;
+      for (int64_t oh = 0; oh < Ho; oh++)
+        {
+          const float *r0 = xp + 2 * oh * W, *r1 = r0 + W;
+          float *yr = yp + oh * Wo;
+          gint32 *ir = ip ? ip + oh * Wo : NULL;
+          int64_t ow = 0;
+          for (; ow + 4 <= Wo; ow += 4)
+            {
+              HoneF4 a0 = hone_f4_load (r0 + 2 * ow), a1 = hone_f4_load (r0 + 2 * ow + 4);
+              HoneF4 b0 = hone_f4_load (r1 + 2 * ow), b1 = hone_f4_load (r1 + 2 * ow + 4);
+              HoneF4 v[4] = {
+                __builtin_shuffle (a0, a1, (HoneI4) { 0, 2, 4, 6 }),
+                __builtin_shuffle (a0, a1, (HoneI4) { 1, 3, 5, 7 }),
+                __builtin_shuffle (b0, b1, (HoneI4) { 0, 2, 4, 6 }),
+                __builtin_shuffle (b0, b1, (HoneI4) { 1, 3, 5, 7 }),
+              };
+              gint32 i0 = (gint32) (2 * oh * W + 2 * ow);
+              HoneI4 tap[4] = { { 0, 2, 4, 6 }, { 1, 3, 5, 7 } };
+              tap[2] = tap[0] + (gint32) W;
+              tap[3] = tap[1] + (gint32) W;
+              HoneF4 best = v[0];
+              HoneI4 bi = tap[0];
+              for (int k = 1; k < 4; k++)
+                {
+                  HoneI4 take = (v[k] > best) | (v[k] != v[k]);
+                  best = (HoneF4) (((HoneI4) v[k] & take) | ((HoneI4) best & ~take));
+                  bi = (tap[k] & take) | (bi & ~take);
+                }
+              hone_f4_store (yr + ow, best);
+              if (ir)
+                {
+                  bi += i0;
+                  memcpy (ir + ow, &bi, sizeof bi);
+                }
+            }
+          for (; ow < Wo; ow++)
+            max_pool_2x2_one (yr + ow, ir ? ir + ow : NULL, r0 + 2 * ow, r1 + 2 * ow,
+                              2 * oh * W + 2 * ow, W);
+        }
+    }
+}
+
+/* Outputs [ow_a, ow_b) of one output row whose windows lie inside the
+ * input along the width (every column tap valid), tap rows [i0, i1):
+ * the taps in row-major order, each over the whole run of outputs, with
+ * the rule of the per-output loop below.  `row0` is the input index of
+ * tap row 0, column tap 0 of output 0.  Inlined with a constant stride,
+ * which the compiler vectorises. */
+static inline __attribute__ ((always_inline)) void
+max_pool_row_run (float *restrict yr, gint32 *restrict ir, const float *restrict xp,
+                  int64_t row0, int64_t W, int64_t dh, int64_t dw, int64_t i0, int64_t i1,
+                  int64_t kW, int64_t ow_a, int64_t ow_b, const int64_t sw)
+{
+  for (int64_t i = i0; i < i1; i++)
+    for (int64_t j = 0; j < kW; j++)
+      {
+        int64_t base = row0 + i * dh * W + j * dw;
+        const float *restrict src = xp + base;
+        if (i == i0 && j == 0)
+          {
+            for (int64_t ow = ow_a; ow < ow_b; ow++)
+              {
+                yr[ow] = src[ow * sw];
+                ir[ow] = (gint32) (base + ow * sw);
+              }
+            continue;
+          }
+        for (int64_t ow = ow_a; ow < ow_b; ow++)
+          {
+            float v = src[ow * sw], best = yr[ow];
+            gboolean take = v > best || v != v;
+            yr[ow] = take ? v : best;
+            ir[ow] = take ? (gint32) (base + ow * sw) : ir[ow];
+          }
+      }
+}
+
+/* One (sample, channel) plane per task. */
+HONE_VEC_CLONES static void
 max_pool_forward_task (int64_t begin, int64_t end, gpointer data)
 {
   const MaxPoolArgs *a = data;
@@ -65,6 +190,18 @@ max_pool_forward_task (int64_t begin, int64_t end, gpointer data)
   int64_t *j0 = g_newa (int64_t, Wo), *j1 = g_newa (int64_t, Wo);
   for (int64_t ow = 0; ow < Wo; ow++)
     hone_window_taps (&a->aw, ow, &j0[ow], &j1[ow]);
+  /* Outputs whose windows are inside the input along the width, for the
+   * row runs (strides 1 and 2, the ones CNNs use). */
+  int64_t sw = a->aw.stride, ow_a = 0, ow_b = 0;
+  if (sw <= 2)
+    {
+      while (ow_a < Wo && (j0[ow_a] != 0 || j1[ow_a] != a->aw.kernel))
+        ow_a++;
+      ow_b = ow_a;
+      while (ow_b < Wo && j0[ow_b] == 0 && j1[ow_b] == a->aw.kernel)
+        ow_b++;
+    }
+  gint32 *scratch = g_newa (gint32, Wo);
 
   for (int64_t t = begin; t < end; t++)
     {
@@ -76,8 +213,24 @@ max_pool_forward_task (int64_t begin, int64_t end, gpointer data)
           int64_t i0, i1;
           hone_window_taps (&a->ah, oh, &i0, &i1);
           int64_t ih0 = oh * a->ah.stride - a->ah.pad_begin;
+          if (ow_b > ow_a)
+            {
+              int64_t row0 = ih0 * W - a->aw.pad_begin;
+              gint32 *ir = ip ? ip + oh * Wo : scratch;
+              if (sw == 1)
+                max_pool_row_run (yp + oh * Wo, ir, xp, row0, W, dh, dw, i0, i1, a->aw.kernel,
+                                  ow_a, ow_b, 1);
+              else
+                max_pool_row_run (yp + oh * Wo, ir, xp, row0, W, dh, dw, i0, i1, a->aw.kernel,
+                                  ow_a, ow_b, 2);
+            }
           for (int64_t ow = 0; ow < Wo; ow++)
             {
+              if (ow == ow_a && ow_b > ow_a)
+                {
+                  ow = ow_b - 1;
+                  continue;
+                }
               int64_t iw0 = ow * a->aw.stride - a->aw.pad_begin;
               /* PyTorch (cpu_max_pool): start at the first tap inside the
                * input, replace on val > max or NaN. */
@@ -118,7 +271,8 @@ max_pool_forward (const HoneOpCtx *ctx)
       a.idx = ctx->saved;
     }
   int64_t planes = ctx->out[0].shape.d[0] * ctx->out[0].shape.d[1];
-  hone_parallel_for (planes, MAX (1, 4096 / (a.Ho * a.Wo)), max_pool_forward_task, &a);
+  hone_parallel_for (planes, MAX (1, 4096 / (a.Ho * a.Wo)),
+                     max_pool_is_2x2 (&a) ? max_pool_2x2_task : max_pool_forward_task, &a);
 }
 
 /* One plane per task: each output's gradient goes to its maximum. */

@@ -5,16 +5,31 @@
 #include "config.h"
 
 #include "hone-ops.h"
+#include "hone-parallel.h"
+#include "ops/hone-conv-private.h"
 #include "ops/hone-op-private.h"
 
-static void
-relu_forward (const HoneOpCtx *ctx)
+typedef struct
 {
-  const float *restrict x = ctx->in[0].data;   /* (N, ...) */
-  float *restrict y = ctx->out[0].data;        /* (N, ...) */
-  int64_t n = hone_tensor_numel (&ctx->out[0]);
+  float *y;                 /* (N, ...) forward */
+  float *dx;                /* (N, ...) backward */
+  const float *x;           /* (N, ...) forward */
+  const float *out;         /* (N, ...) backward: the forward's y */
+  const float *dy;          /* (N, ...) backward */
+} ReluArgs;
+
+/* Elements per task: large enough that a loop costs more than handing it
+ * to a thread. */
+#define RELU_MIN_CHUNK 16384
+
+HONE_VEC_CLONES static void
+relu_forward_task (int64_t begin, int64_t end, gpointer data)
+{
+  const ReluArgs *a = data;
+  const float *restrict x = a->x;
+  float *restrict y = a->y;
   /* Branch-free so that it vectorises; NaN passes through, as torch.relu. */
-  for (int64_t i = 0; i < n; i++)
+  for (int64_t i = begin; i < end; i++)
     {
       float v = x[i];
       y[i] = v < 0.0f ? 0.0f : v;
@@ -22,21 +37,35 @@ relu_forward (const HoneOpCtx *ctx)
 }
 
 static void
-relu_backward (const HoneOpCtx *ctx)
+relu_forward (const HoneOpCtx *ctx)
 {
-  float *restrict dx = ctx->din[0].data;
-  if (!dx)
-    return;
-  const float *restrict y = ctx->out[0].data;
-  const float *restrict dy = ctx->dout[0].data;
-  int64_t n = hone_tensor_numel (&ctx->out[0]);
+  ReluArgs a = { .x = ctx->in[0].data, .y = ctx->out[0].data };
+  hone_parallel_for (hone_tensor_numel (&ctx->out[0]), RELU_MIN_CHUNK, relu_forward_task, &a);
+}
+
+HONE_VEC_CLONES static void
+relu_backward_task (int64_t begin, int64_t end, gpointer data)
+{
+  const ReluArgs *a = data;
+  float *restrict dx = a->dx;
+  const float *restrict y = a->out;
+  const float *restrict dy = a->dy;
   /* Both loads unconditional, so GCC if-converts and vectorises instead of
    * branching on every (unpredictable) sign. */
-  for (int64_t i = 0; i < n; i++)
+  for (int64_t i = begin; i < end; i++)
     {
       float g = dy[i];
       dx[i] += y[i] > 0.0f ? g : 0.0f;
     }
+}
+
+static void
+relu_backward (const HoneOpCtx *ctx)
+{
+  if (!ctx->din[0].data)
+    return;
+  ReluArgs a = { .dx = ctx->din[0].data, .out = ctx->out[0].data, .dy = ctx->dout[0].data };
+  hone_parallel_for (hone_tensor_numel (&ctx->out[0]), RELU_MIN_CHUNK, relu_backward_task, &a);
 }
 
 const HoneOpClass hone_op_relu = {

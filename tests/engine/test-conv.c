@@ -164,10 +164,12 @@ conv_graph_new (const ConvCase *c, uint64_t seed)
 /* Runs forward and backward with a random dy and compares y, dx, dw and db
  * with the naive loops. */
 static void
-check_against_naive (const ConvCase *c, uint64_t seed)
+check_against_naive_threads (const ConvCase *c, uint64_t seed, int plan_threads, int run_threads)
 {
   g_autoptr (GError) error = NULL;
+  hone_set_num_threads (plan_threads);
   ConvGraph cg = conv_graph_new (c, seed);
+  hone_set_num_threads (run_threads);
   HoneGraph *g = cg.g;
   int Ho, Wo;
   case_out (c, &Ho, &Wo);
@@ -216,6 +218,13 @@ check_against_naive (const ConvCase *c, uint64_t seed)
 }
 
 static void
+check_against_naive (const ConvCase *c, uint64_t seed)
+{
+  int threads = hone_get_num_threads ();
+  check_against_naive_threads (c, seed, threads, threads);
+}
+
+static void
 gradcheck_case (const ConvCase *c)
 {
   ConvGraph cg = conv_graph_new (c, 11);
@@ -260,19 +269,20 @@ static const ConvCase small_cases[] = {
   { "batch-1",            1, 3, 5, 5, 4, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, TRUE },
 };
 
-/* Bigger cases for the naive comparison only, sized against the 4 MB
- * workspace bound: im2col chunks of several samples (2 x 8, and 5 + 5 + 3),
- * chunks of one sample (the GEMM writes NCHW directly), samples too big for
- * the bound that are unfolded a block of output rows at a time (6 x 16,
- * 23 + 22, strided and grouped), ResNet-like shapes. */
+/* Bigger cases for the naive comparison only, sized against the 1 MB
+ * workspace bound of a chunk: im2col chunks of several samples (3 at a
+ * time, the last one shorter), chunks of one sample (the GEMM writes NCHW
+ * directly), samples too big for the bound that are unfolded a block of
+ * output rows at a time (even and uneven blocks, strided and grouped),
+ * ResNet-like shapes. */
 static const ConvCase big_cases[] = {
   { "several-chunks",     16, 32, 16, 16, 32, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, TRUE },
-  { "uneven-chunks",      13, 32, 24, 24, 32, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, FALSE },
+  { "uneven-chunks",      13, 32, 16, 16, 32, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, FALSE },
   { "row-chunks",         2, 64, 96, 96, 8, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, TRUE },
   { "row-chunks-uneven",  2, 100, 45, 45, 4, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, FALSE },
   { "row-chunks-strided", 2, 160, 60, 60, 4, 3, 3, {2, 2}, {1, 0, 2, 1}, {2, 2}, 1, TRUE },
   { "row-chunks-groups",  2, 128, 40, 40, 4, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 2, TRUE },
-  { "one-sample-chunks",  3, 32, 40, 40, 4, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, TRUE },
+  { "one-sample-chunks",  3, 32, 24, 24, 4, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, TRUE },
   { "stem-7x7",           2, 3, 32, 32, 8, 7, 7, {2, 2}, {3, 3, 3, 3}, {1, 1}, 1, FALSE },
   { "resnet-3x3",         4, 32, 8, 8, 32, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, FALSE },
   { "resnet-downsample",  4, 16, 8, 8, 32, 1, 1, {2, 2}, {0, 0, 0, 0}, {1, 1}, 1, FALSE },
@@ -307,14 +317,35 @@ test_gradcheck (gconstpointer data)
   gradcheck_case (data);
 }
 
-/* With several threads, the parallel loops and OpenBLAS's threads must give
- * the same numbers. */
+/* With several threads, the parallel loops, the per-thread slices of the
+ * batch (two threads: row chunks within a slice too) and OpenBLAS's threads
+ * must give the same numbers. */
 static void
 test_threads (void)
 {
-  hone_set_num_threads (3);
-  for (gsize i = 0; i < G_N_ELEMENTS (big_cases); i++)
-    check_against_naive (&big_cases[i], 17);
+  for (int threads = 2; threads <= 3; threads++)
+    {
+      hone_set_num_threads (threads);
+      for (gsize i = 0; i < G_N_ELEMENTS (big_cases); i++)
+        check_against_naive (&big_cases[i], 17);
+    }
+  hone_set_num_threads (1);
+}
+
+/* The thread count changed between planning and running: the workspace
+ * holds fewer or other slices than the threads now want, and the numbers
+ * stay right. */
+static void
+test_threads_changed (void)
+{
+  static const char *const names[] = { "several-chunks", "uneven-chunks", "row-chunks",
+                                       "pointwise-big", "groups-4-big" };
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      check_against_naive_threads (find_case (names[i]), 19, 1, 3);
+      check_against_naive_threads (find_case (names[i]), 19, 3, 2);
+      check_against_naive_threads (find_case (names[i]), 19, 2, 1);
+    }
   hone_set_num_threads (1);
 }
 
@@ -360,8 +391,9 @@ test_frozen (void)
  * gradient sums the contributions of the convolutions that read it (one per
  * lowering: im2col, depthwise, pointwise). */
 static void
-test_accumulate (void)
+test_accumulate (gconstpointer data)
 {
+  hone_set_num_threads (GPOINTER_TO_INT (data));
   g_autoptr (HoneGraph) g = hone_graph_new ();
   g_autoptr (GError) error = NULL;
   /* Backward runs them last to first: each but the basic one adds onto
@@ -415,6 +447,7 @@ test_accumulate (void)
   hone_test_assert_close ("dx (three consumers)", hone_graph_grad (g, x), dx, nx, 1e-4, 1e-4);
   g_free (dx);
   g_free (dxi);
+  hone_set_num_threads (1);
 }
 
 /* A batch smaller than the planned maximum runs the same numbers. */
@@ -543,8 +576,10 @@ main (int argc, char **argv)
       g_test_add_data_func (p, &big_cases[i], test_forward_backward_naive);
     }
   g_test_add_func ("/engine/conv/threads", test_threads);
+  g_test_add_func ("/engine/conv/threads-changed", test_threads_changed);
   g_test_add_func ("/engine/conv/frozen", test_frozen);
-  g_test_add_func ("/engine/conv/accumulate", test_accumulate);
+  g_test_add_data_func ("/engine/conv/accumulate", GINT_TO_POINTER (1), test_accumulate);
+  g_test_add_data_func ("/engine/conv/accumulate/threads", GINT_TO_POINTER (2), test_accumulate);
   g_test_add_func ("/engine/conv/smaller-batch", test_smaller_batch);
   g_test_add_func ("/engine/conv/flops", test_flops);
   g_test_add_func ("/engine/conv/errors", test_errors);

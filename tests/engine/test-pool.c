@@ -181,6 +181,10 @@ static const PoolCase max_cases[] = {
   { "ceil-dilation",    2, 2, 8, 8, {3, 3}, {3, 3}, {1, 1, 1, 1}, {2, 2}, TRUE },
   { "ceil-asymmetric",  2, 2, 7, 6, {3, 2}, {2, 2}, {1, 0, 0, 1}, {1, 1}, TRUE },
   { "big-planes",       3, 5, 33, 30, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, FALSE },
+  /* the 2x2 stride-2 kernel: four outputs at a time, a tail, odd sizes */
+  { "2x2-wide",         2, 3, 6, 22, {2, 2}, {2, 2}, {0, 0, 0, 0}, {1, 1}, FALSE },
+  { "2x2-odd",          2, 2, 7, 19, {2, 2}, {2, 2}, {0, 0, 0, 0}, {1, 1}, FALSE },
+  { "2x2-ceil-odd",     1, 2, 7, 19, {2, 2}, {2, 2}, {0, 0, 0, 0}, {1, 1}, TRUE },
 };
 
 /* AveragePool cases: no dilation; each runs with count_include_pad on and off. */
@@ -313,6 +317,54 @@ test_max_ties_nan (void)
   float expect[8] = { 1, 0, 0, 2,
                       0, 0, 0, 0 };
   hone_test_assert_close ("dx", hone_graph_grad (pg.g, pg.x), expect, 8, 0, 0);
+  hone_graph_free (pg.g);
+}
+
+/* Ties and NaNs in every position of the windows, across the lanes of the
+ * 2x2 kernel and of the row runs (strides 1 and 2, padded and dilated) and
+ * their edges, against the naive loop. */
+static const PoolCase ties_cases[] = {
+  { "2x2",         2, 3, 8, 26, {2, 2}, {2, 2}, {0, 0, 0, 0}, {1, 1}, FALSE },
+  { "3x3-s2-p1",   2, 3, 9, 37, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, FALSE },
+  { "3x3-s1-p1",   2, 2, 7, 30, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, FALSE },
+  { "3x2-s2-dil",  1, 2, 9, 40, {3, 2}, {1, 2}, {1, 2, 0, 1}, {2, 3}, TRUE },
+};
+
+static void
+test_max_ties_nan_wide (gconstpointer data)
+{
+  const PoolCase c = *(const PoolCase *) data;
+  g_autoptr (GError) error = NULL;
+  PoolGraph pg = pool_graph_new (&c, TRUE, FALSE, 1);
+  int Ho, Wo;
+  case_out (&c, &Ho, &Wo);
+  int nx = c.N * c.C * c.H * c.W, ny = c.N * c.C * Ho * Wo;
+  float *x = hone_graph_input_data (pg.g, pg.x);
+  HoneRng rng;
+  hone_rng_init (&rng, 4, 4);
+  for (int i = 0; i < nx; i++)
+    {
+      /* three values, so that most windows tie, and one NaN in eleven */
+      uint32_t r = hone_rng_next (&rng);
+      x[i] = r % 11 == 0 ? NAN : (float) (r % 3);
+    }
+  g_assert_true (hone_graph_forward (pg.g, c.N, TRUE, &error));
+  HoneTensor y = hone_graph_tensor (pg.g, pg.y);
+  float *dy = hone_graph_grad (pg.g, pg.y);
+  for (int o = 0; o < ny; o++)
+    dy[o] = (float) (o + 1);
+  hone_graph_backward (pg.g);
+
+  float *ey = g_new (float, ny), *edx = g_new0 (float, nx);
+  naive_max_pool (ey, edx, dy, x, &c);
+  for (int o = 0; o < ny; o++)
+    if (isnan (ey[o]))
+      g_assert_true (isnan (y.data[o]));
+    else
+      g_assert_cmpfloat (y.data[o], ==, ey[o]);
+  hone_test_assert_close ("dx", hone_graph_grad (pg.g, pg.x), edx, nx, 0, 0);
+  g_free (ey);
+  g_free (edx);
   hone_graph_free (pg.g);
 }
 
@@ -458,6 +510,11 @@ main (int argc, char **argv)
       }
   g_test_add_func ("/engine/pool/torch-values", test_torch_values);
   g_test_add_func ("/engine/max-pool/ties-nan", test_max_ties_nan);
+  for (gsize i = 0; i < G_N_ELEMENTS (ties_cases); i++)
+    {
+      g_autofree char *p = g_strdup_printf ("/engine/max-pool/ties-nan-wide/%s", ties_cases[i].name);
+      g_test_add_data_func (p, &ties_cases[i], test_max_ties_nan_wide);
+    }
   g_test_add_func ("/engine/global-avg-pool/forward-backward", test_global_avg_pool);
   g_test_add_func ("/engine/pool/threads", test_threads);
   g_test_add_func ("/engine/pool/errors", test_errors);
