@@ -2140,7 +2140,9 @@ run_epoch (HoneTrainer *t, gboolean *early, GError **error)
       g_autoptr (GError) err = NULL;
       gboolean ok = hone_train_step_run (t->step, n, mixed ? NULL : t->labels,
                                          mixed ? widen_targets (t, n) : NULL, lr, &res, &err);
-      t->batch++;
+      /* the loader's position, not a count: a batch of only bad samples
+       * is skipped inside the loader and must count for resuming too */
+      t->batch = hone_loader_position (t->train_loader);
       atomic_fetch_add (&t->batches_done, 1);
       t->epoch_train_s += now_s () - t0;
       t->epoch_images += n;

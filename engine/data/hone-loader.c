@@ -654,6 +654,16 @@ hone_loader_next (HoneLoader *l, float *images, int32_t *labels, float *targets,
   return n;
 }
 
+int
+hone_loader_position (HoneLoader *l)
+{
+  g_return_val_if_fail (l != NULL, 0);
+  pthread_mutex_lock (&l->lock);
+  int pos = l->started ? l->next_deliver : 0;
+  pthread_mutex_unlock (&l->lock);
+  return pos;
+}
+
 GPtrArray *
 hone_loader_take_issues (HoneLoader *l)
 {

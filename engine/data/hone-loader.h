@@ -113,6 +113,10 @@ int         hone_loader_next (HoneLoader *loader, float *images, int32_t *labels
  * order; transfer full: g_ptr_array_unref frees the issues too. */
 GPtrArray  *hone_loader_take_issues (HoneLoader *loader);
 
+/* Batches of the current epoch handed out or skipped so far (whole batches
+ * of bad samples count): where hone_loader_start_epoch would resume. */
+int         hone_loader_position (HoneLoader *loader);
+
 /* n augmented versions of sample i, for the UI's preview: out (n, C, H, W)
  * in [0, 1], not normalised; version 0 is the un-augmented image.  Only
  * the per-sample transforms show: mixup and cutmix need a batch. */
