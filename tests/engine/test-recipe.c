@@ -869,7 +869,7 @@ test_round_trip (void)
   g_assert_nonnull (strstr (data, "\nlr=0.0003\n"));
 
   /* Strings with leading spaces, backslashes and newlines survive a file. */
-  set_ok (r, "data.source=placeholder");
+  set_ok (r, "data.source=somewhere");
   g_free (r->data_source);
   r->data_source = g_strdup ("  odd\\name\nwith newline ");
   g_free (r->weights);
