@@ -389,6 +389,7 @@ typedef struct
   const float *x;           /* (n, C, H, W) */
   float *dx;                /* (n, C, H, W), col2im only */
   float *dcol;              /* (C kH kW, n (oh_b - oh_a) Wo), col2im only; clobbered */
+  gboolean dx_fresh;        /* col2im only: dx holds garbage, zero each plane first */
   const int64_t *taps;      /* see conv_taps */
 } ColArgs;
 
@@ -579,17 +580,22 @@ col2im_task (int64_t begin, int64_t end, gpointer data)
   for (int64_t t = begin; t < end; t++)
     {
       int64_t c = t / a->n, s = t % a->n;
-      col2im_plane (a->dx + (s * g->C + c) * g->H * g->W, a->dcol + c * kk * ld + s * span, ld, g,
-                    a->taps, a->oh_a, a->oh_b);
+      float *dxp = a->dx + (s * g->C + c) * g->H * g->W;
+      if (a->dx_fresh)
+        memset (dxp, 0, (gsize) (g->H * g->W) * sizeof (float));
+      col2im_plane (dxp, a->dcol + c * kk * ld + s * span, ld, g, a->taps, a->oh_a, a->oh_b);
     }
 }
 
 /* dx (n, C, H, W) += col2im (dcol (C kH kW, n (oh_b - oh_a) Wo)) for output
- * rows [oh_a, oh_b); dcol is clobbered */
+ * rows [oh_a, oh_b), or = when dx_fresh (each plane is zeroed just before,
+ * while it goes into cache anyway); dcol is clobbered */
 static void
-col2im_add (float *dx, float *dcol, const ConvGeom *g, int64_t n, int64_t oh_a, int64_t oh_b)
+col2im_add (float *dx, float *dcol, const ConvGeom *g, int64_t n, int64_t oh_a, int64_t oh_b,
+            gboolean dx_fresh)
 {
   ColArgs a = { .g = g, .n = n, .oh_a = oh_a, .oh_b = oh_b, .dx = dx, .dcol = dcol,
+                .dx_fresh = dx_fresh,
                 .taps = conv_taps (g_newa (int64_t, 2 * (g->kH + g->kW)), g) };
   hone_parallel_for (g->C * n, 4, col2im_task, &a);
 }
@@ -718,9 +724,12 @@ im2col_forward (float *y, const float *x, const float *w, const float *b,
 /* dx += ..., dw (+)= ... for batch samples in chunks ch, with the columns
  * and staging in ws; dw is overwritten instead of accumulated into when
  * dw_fresh (a slot's private copy). */
+/* dw and dx are overwritten instead of accumulated into when dw_fresh and
+ * dx_fresh. */
 static void
-im2col_backward (float *dx, float *dw, gboolean dw_fresh, const float *dy, const float *x,
-                 const float *w, const ConvGeom *g, int64_t batch, ConvChunk ch, float *ws)
+im2col_backward (float *dx, gboolean dx_fresh, float *dw, gboolean dw_fresh, const float *dy,
+                 const float *x, const float *w, const ConvGeom *g, int64_t batch, ConvChunk ch,
+                 float *ws)
 {
   int64_t HWo = g->Ho * g->Wo, Wo = g->Wo;
   float *col = ws;                                                /* (C kH kW, n rows Wo) */
@@ -764,7 +773,9 @@ im2col_backward (float *dx, float *dw, gboolean dw_fresh, const float *dy, const
                              1.0f, w + gi * g->Mg * g->K, (int) g->K,
                              dyc + gi * g->Mg * ldy, (int) ldy,
                              0.0f, col + gi * g->K * ld, (int) ld);
-              col2im_add (dx + s0 * g->C * g->H * g->W, col, g, n, oh_a, oh_b);
+              /* the first row chunk of a sample meets its planes first */
+              col2im_add (dx + s0 * g->C * g->H * g->W, col, g, n, oh_a, oh_b,
+                          dx_fresh && oh_a == 0);
             }
         }
     }
@@ -789,10 +800,11 @@ pointwise_forward (float *y, const float *x, const float *w, const float *b,
     bias_add (y, b, batch, g->M, HW);
 }
 
-/* dw is overwritten instead of accumulated into when dw_fresh. */
+/* dw and dx are overwritten instead of accumulated into when dw_fresh and
+ * dx_fresh. */
 static void
-pointwise_backward (float *dx, float *dw, gboolean dw_fresh, const float *dy, const float *x,
-                    const float *w, const ConvGeom *g, int64_t batch)
+pointwise_backward (float *dx, gboolean dx_fresh, float *dw, gboolean dw_fresh, const float *dy,
+                    const float *x, const float *w, const ConvGeom *g, int64_t batch)
 {
   int64_t HW = g->H * g->W;
   for (int64_t s = 0; s < batch; s++)
@@ -810,7 +822,7 @@ pointwise_backward (float *dx, float *dw, gboolean dw_fresh, const float *dy, co
                        (int) g->Cg, (int) HW, (int) g->Mg,
                        1.0f, w + gi * g->Mg * g->Cg, (int) g->Cg,
                        dys, (int) HW,
-                       1.0f, dx + (s * g->C + gi * g->Cg) * HW, (int) HW);
+                       dx_fresh ? 0.0f : 1.0f, dx + (s * g->C + gi * g->Cg) * HW, (int) HW);
       }
 }
 
@@ -824,6 +836,7 @@ typedef struct
   float *ws;
   float *y;                 /* (N, M, Ho, Wo) */
   float *dx;                /* (N, C, H, W) or NULL */
+  gboolean dx_fresh;        /* store into dx instead of adding */
   float *dw;                /* (M, C/group, kH, kW) or NULL */
   const float *x;           /* (N, C, H, W) */
   const float *w;           /* (M, C/group, kH, kW) */
@@ -873,9 +886,9 @@ slot_backward_task (int64_t begin, int64_t end, gpointer data)
       const float *dy = a->dy + s0 * g->M * g->Ho * g->Wo;
       const float *x = a->x + s0 * g->C * g->H * g->W;
       if (g->path == CONV_POINTWISE)
-        pointwise_backward (dx, dw, t > 0, dy, x, a->w, g, s1 - s0);
+        pointwise_backward (dx, a->dx_fresh, dw, t > 0, dy, x, a->w, g, s1 - s0);
       else
-        im2col_backward (dx, dw, t > 0, dy, x, a->w, g, s1 - s0, a->p->ch, ws);
+        im2col_backward (dx, a->dx_fresh, dw, t > 0, dy, x, a->w, g, s1 - s0, a->p->ch, ws);
     }
 }
 
@@ -1256,6 +1269,7 @@ conv_backward (const HoneOpCtx *ctx)
   const float *w = ctx->in[1].data;                                 /* (M, C/group, kH, kW) */
   const float *dy = ctx->dout[0].data;                              /* (N, M, Ho, Wo) */
   float *dx = ctx->din[0].data;                                     /* (N, C, H, W) or NULL */
+  gboolean dx_fresh = dx && (ctx->din_fresh & 1u);
   float *dw = ctx->din[1].data;                                     /* (M, C/group, kH, kW) or NULL */
   float *db = ctx->node->n_in == 3 ? ctx->din[2].data : NULL;       /* (M) or NULL */
   int64_t batch = ctx->batch;
@@ -1273,6 +1287,8 @@ conv_backward (const HoneOpCtx *ctx)
         depthwise_args_init (&a, &g, g_newa (int64_t, g.kH * g.kW), g_newa (int64_t, g.kW),
                              g_newa (int64_t, g.kW));
         int64_t plane_work = MAX (1, g.Ho * g.Wo * g.kH * g.kW);
+        if (dx_fresh)
+          memset (dx, 0, (gsize) hone_tensor_numel (&ctx->din[0]) * sizeof (float));
         if (dx)
           hone_parallel_for (batch * g.C, MAX (1, 8192 / (plane_work * a.mult)),
                              depthwise_dx_task, &a);
@@ -1286,7 +1302,7 @@ conv_backward (const HoneOpCtx *ctx)
       {
         ConvPlan p = conv_plan (&g, batch, ctx->workspace_size, dw != NULL);
         SlotArgs a = { .g = &g, .p = &p, .batch = batch, .ws = ctx->workspace,
-                       .dx = dx, .dw = dw, .x = x, .w = w, .dy = dy };
+                       .dx = dx, .dx_fresh = dx_fresh, .dw = dw, .x = x, .w = w, .dy = dy };
         conv_run_slots (&a, TRUE);
       }
       break;
@@ -1297,6 +1313,7 @@ const HoneOpClass hone_op_conv = {
   .name = "Conv",
   /* x for dW, w for dX; the bias gradient needs neither. */
   .keep_inputs = (1u << 0) | (1u << 1),
+  .din_store = 1u << 0,
   .infer_shape = conv_infer_shape,
   .forward = conv_forward,
   .backward = conv_backward,
