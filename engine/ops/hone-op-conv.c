@@ -481,9 +481,19 @@ im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const C
                 else if (sw == 2)
                   {
                     /* the downsampling convolutions: a constant stride
-                     * the compiler turns into vector shuffles */
+                     * the compiler turns into vector shuffles, in blocks
+                     * of fixed length, so that rows of 4 to 32 (ResNet's
+                     * stem and stride-2 3x3s) are not mostly a scalar
+                     * remainder */
                     const float *restrict s2 = xp + base;
-                    for (int64_t ow = ow0; ow < ow1; ow++)
+                    int64_t ow = ow0;
+                    for (; ow + 8 <= ow1; ow += 8)
+                      for (int l = 0; l < 8; l++)
+                        d[ow + l] = s2[2 * (ow + l)];
+                    for (; ow + 4 <= ow1; ow += 4)
+                      for (int l = 0; l < 4; l++)
+                        d[ow + l] = s2[2 * (ow + l)];
+                    for (; ow < ow1; ow++)
                       d[ow] = s2[2 * ow];
                   }
                 else
