@@ -507,17 +507,70 @@ im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const C
     }
 }
 
+/* Small planes (ResNet's 8x8 to 2x2 stages) spend im2col_plane's time in
+ * a few library calls per tap for a handful of floats.  They are instead
+ * copied once into a zero-padded plane (Hp, Wp) covering every tap, from
+ * which each tap's rows are plain strided copies with no edge cases. */
+#define CONV_SMALL_PLANE_FLOATS 256
+
+/* The padded plane's extent along an axis: the input after pad_begin,
+ * or as far as the last tap of the last output reaches if further. */
+static int64_t
+conv_padded_extent (const HoneWindowAxis *ax, int64_t out)
+{
+  int64_t reach = out > 0 ? (out - 1) * ax->stride + (ax->kernel - 1) * ax->dilation + 1 : 0;
+  return MAX (ax->in + ax->pad_begin, reach);
+}
+
+static gboolean
+conv_small_plane (const ConvGeom *g)
+{
+  return conv_padded_extent (&g->ah, g->Ho) * conv_padded_extent (&g->aw, g->Wo)
+         <= CONV_SMALL_PLANE_FLOATS;
+}
+
+/* im2col_plane for a small plane, through pad (Hp, Wp). */
+static inline __attribute__ ((always_inline)) void
+im2col_plane_small (float *restrict col, int64_t ld, const float *restrict xp, const ConvGeom *g,
+                    float *restrict pad, int64_t oh_a, int64_t oh_b)
+{
+  const HoneWindowAxis *ah = &g->ah, *aw = &g->aw;
+  int64_t H = g->H, W = g->W, Wo = g->Wo, sh = ah->stride, sw = aw->stride;
+  int64_t Hp = conv_padded_extent (ah, g->Ho), Wp = conv_padded_extent (aw, g->Wo);
+  memset (pad, 0, (gsize) (Hp * Wp) * sizeof (float));
+  for (int64_t h = 0; h < H; h++)
+    memcpy (pad + (h + ah->pad_begin) * Wp + aw->pad_begin, xp + h * W, (gsize) W * sizeof (float));
+  for (int64_t i = 0; i < g->kH; i++)
+    for (int64_t j = 0; j < g->kW; j++)
+      {
+        float *restrict row = col + (i * g->kW + j) * ld;  /* rows from oh_a */
+        for (int64_t oh = oh_a; oh < oh_b; oh++)
+          {
+            const float *restrict src = pad + (oh * sh + i * ah->dilation) * Wp + j * aw->dilation;
+            float *restrict d = row + (oh - oh_a) * Wo;
+            for (int64_t ow = 0; ow < Wo; ow++)
+              d[ow] = src[ow * sw];
+          }
+      }
+}
+
 HONE_VEC_CLONES static void
 im2col_task (int64_t begin, int64_t end, gpointer data)
 {
   const ColArgs *a = data;
   const ConvGeom *g = a->g;
   int64_t span = (a->oh_b - a->oh_a) * g->Wo, ld = a->n * span, kk = g->kH * g->kW;
+  float pad[CONV_SMALL_PLANE_FLOATS];
+  gboolean small = conv_small_plane (g);
   for (int64_t t = begin; t < end; t++)
     {
       int64_t c = t / a->n, s = t % a->n;
-      im2col_plane (a->col + c * kk * ld + s * span, ld, a->x + (s * g->C + c) * g->H * g->W, g,
-                    a->taps, a->oh_a, a->oh_b);
+      float *col = a->col + c * kk * ld + s * span;
+      const float *xp = a->x + (s * g->C + c) * g->H * g->W;
+      if (small)
+        im2col_plane_small (col, ld, xp, g, pad, a->oh_a, a->oh_b);
+      else
+        im2col_plane (col, ld, xp, g, a->taps, a->oh_a, a->oh_b);
     }
 }
 
