@@ -634,19 +634,63 @@ col2im_plane (float *restrict dxp, float *restrict col, int64_t ld, const ConvGe
     }
 }
 
+/* col2im_plane for a small plane (conv_small_plane): the taps are added
+ * into the zero-padded plane pad, whose inside is then added to dxp, or
+ * stored when fresh. */
+static inline __attribute__ ((always_inline)) void
+col2im_plane_small (float *restrict dxp, const float *restrict col, int64_t ld, const ConvGeom *g,
+                    float *restrict pad, int64_t oh_a, int64_t oh_b, gboolean fresh)
+{
+  const HoneWindowAxis *ah = &g->ah, *aw = &g->aw;
+  int64_t H = g->H, W = g->W, Wo = g->Wo, sh = ah->stride, sw = aw->stride;
+  int64_t Hp = conv_padded_extent (ah, g->Ho), Wp = conv_padded_extent (aw, g->Wo);
+  memset (pad, 0, (gsize) (Hp * Wp) * sizeof (float));
+  for (int64_t i = 0; i < g->kH; i++)
+    for (int64_t j = 0; j < g->kW; j++)
+      {
+        const float *restrict row = col + (i * g->kW + j) * ld;  /* rows from oh_a */
+        for (int64_t oh = oh_a; oh < oh_b; oh++)
+          {
+            float *restrict d = pad + (oh * sh + i * ah->dilation) * Wp + j * aw->dilation;
+            const float *restrict src = row + (oh - oh_a) * Wo;
+            for (int64_t ow = 0; ow < Wo; ow++)
+              d[ow * sw] += src[ow];
+          }
+      }
+  for (int64_t h = 0; h < H; h++)
+    {
+      const float *restrict src = pad + (h + ah->pad_begin) * Wp + aw->pad_begin;
+      float *restrict d = dxp + h * W;
+      if (fresh)
+        for (int64_t w = 0; w < W; w++)
+          d[w] = src[w];
+      else
+        for (int64_t w = 0; w < W; w++)
+          d[w] += src[w];
+    }
+}
+
 HONE_VEC_CLONES static void
 col2im_task (int64_t begin, int64_t end, gpointer data)
 {
   const ColArgs *a = data;
   const ConvGeom *g = a->g;
   int64_t span = (a->oh_b - a->oh_a) * g->Wo, ld = a->n * span, kk = g->kH * g->kW;
+  float pad[CONV_SMALL_PLANE_FLOATS];
+  gboolean small = conv_small_plane (g);
   for (int64_t t = begin; t < end; t++)
     {
       int64_t c = t / a->n, s = t % a->n;
       float *dxp = a->dx + (s * g->C + c) * g->H * g->W;
+      float *dcol = a->dcol + c * kk * ld + s * span;
+      if (small)
+        {
+          col2im_plane_small (dxp, dcol, ld, g, pad, a->oh_a, a->oh_b, a->dx_fresh);
+          continue;
+        }
       if (a->dx_fresh)
         memset (dxp, 0, (gsize) (g->H * g->W) * sizeof (float));
-      col2im_plane (dxp, a->dcol + c * kk * ld + s * span, ld, g, a->taps, a->oh_a, a->oh_b);
+      col2im_plane (dxp, dcol, ld, g, a->taps, a->oh_a, a->oh_b);
     }
 }
 

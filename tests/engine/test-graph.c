@@ -201,7 +201,9 @@ fresh_graph (int kind, int *x_out)
 {
   g_autoptr (GError) error = NULL;
   HoneGraph *g = hone_graph_new ();
-  int64_t C = 4, H = kind == FRESH_CONV_POINTWISE ? 16 : 6;
+  /* 16x16 planes take Conv's pointwise and general unfoldings, 6x6 the
+   * small-plane one */
+  int64_t C = 4, H = kind == FRESH_CONV_POINTWISE || kind == FRESH_CONV_STRIDE2 ? 16 : 6;
   HoneShape xs = HONE_SHAPE (C, H, H);
   int x = hone_graph_add_input (g, "x", &xs, &error);
   int p = hone_graph_sigmoid (g, "p", x, &error);
