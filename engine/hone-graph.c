@@ -1169,16 +1169,29 @@ hone_graph_backward (HoneGraph *g)
           dout[k].data = g->rt[n->out[k]].grad;
           dout[k].shape = out[k].shape;
         }
-      /* Pooled gradients this backward writes first, zeroed now. */
+      /* Pooled gradients this backward writes first, zeroed now, unless
+       * the op stores into that input (and it is not also another of its
+       * inputs, which the op would then overwrite rather than add to). */
+      guint32 din_fresh = 0;
       for (int pass = 0; pass < 2; pass++)
         for (int k = 0; k < (pass ? n->n_out : n->n_in); k++)
           {
             int id = pass ? n->out[k] : n->in[k];
-            if (g->rt[id].grad_pooled && g->rt[id].grad_zero_at == i)
+            if (!g->rt[id].grad_pooled || g->rt[id].grad_zero_at != i)
+              continue;
+            if (!pass && k < 32 && (n->op->din_store & (1u << k)))
               {
-                HoneShape s = full_shape (value_at (g, id), batch);
-                memset (g->rt[id].grad, 0, (gsize) hone_shape_numel (&s) * sizeof (float));
+                int uses = 0;
+                for (int j = 0; j < n->n_in; j++)
+                  uses += n->in[j] == id;
+                if (uses == 1)
+                  {
+                    din_fresh |= 1u << k;
+                    continue;
+                  }
               }
+            HoneShape s = full_shape (value_at (g, id), batch);
+            memset (g->rt[id].grad, 0, (gsize) hone_shape_numel (&s) * sizeof (float));
           }
       HoneOpCtx ctx = {
         .graph = g,
@@ -1190,6 +1203,7 @@ hone_graph_backward (HoneGraph *g)
         .out = out,
         .din = din,
         .dout = dout,
+        .din_fresh = din_fresh,
         .in_values = in_values,
         .saved = g->node_saved[i],
         .saved_size = g->node_saved_size[i],

@@ -10,7 +10,11 @@
  *                Must not depend on the batch size beyond passing it through.
  *   forward      computes outputs from inputs for ctx->batch samples.
  *   backward     accumulates (+=) into ctx->din[i].data for every input i
- *                whose data is not NULL, reading ctx->dout.
+ *                whose data is not NULL, reading ctx->dout.  Where the
+ *                class sets bit i of din_store and the executor sets bit i
+ *                of ctx->din_fresh, din[i] instead holds garbage and
+ *                backward must store (=) every element of it: the executor
+ *                then skips zeroing it, and the op saves a read.
  *   flops        forward FLOPs for one sample (shapes at batch 1).
  *   workspace_size / saved_size (optional)
  *                bytes of scratch shared by all nodes (valid during one call)
@@ -38,6 +42,9 @@ typedef struct
   const HoneTensor *out;         /* n_out tensors */
   const HoneTensor *din;         /* backward: n_in; .data NULL when not needed */
   const HoneTensor *dout;        /* backward: n_out */
+  guint32           din_fresh;   /* backward: bit i: this node is the first to write din[i],
+                                  * which is not zeroed: store, do not add (only bits of
+                                  * the class's din_store are ever set) */
   const HoneValue *const *in_values;   /* metadata of the inputs (kind, trainable) */
   gpointer          saved;
   gsize             saved_size;
@@ -51,6 +58,7 @@ struct _HoneOpClass
   const char *name;              /* ONNX op type where one exists: "Conv" */
   guint32     keep_inputs;       /* bit i: backward reads input i */
   guint32     keep_outputs;      /* bit i: backward reads output i */
+  guint32     din_store;         /* bit i: backward can store into din[i] (ctx->din_fresh) */
 
   gboolean (*infer_shape)    (const HoneNode *node, const HoneShape *in, HoneShape *out, GError **error);
   void     (*forward)        (const HoneOpCtx *ctx);

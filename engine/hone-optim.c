@@ -4,9 +4,12 @@
  * every gradient is finite and sums the squares of the effective gradients
  * (for clipping and for the reported norm); it writes nothing, so a bad
  * gradient leaves the model and the moments as they were.  The second
- * applies the update.  Both split large tensors over threads in fixed blocks
- * and add the blocks' partial sums in order, so the result does not depend
- * on the thread count.
+ * applies the update and, for hone_optimizer_step_and_zero, clears each
+ * block's gradient while it is still in cache.  Both passes run one
+ * parallel loop over fixed blocks of all trainable tensors together (not
+ * one loop per tensor, which costs a thread hand-off per small bias) and
+ * add the blocks' partial sums in order, so the result does not depend on
+ * the thread count.
  *
  * Elementwise arithmetic is float32 with the scalars (betas, bias
  * corrections, step sizes) computed in double and rounded to float, as
@@ -21,9 +24,40 @@
 #include "hone-optim.h"
 #include "hone-parallel.h"
 
-/* Elements per block of the gradient check, and per thread chunk of the update. */
-#define NORM_BLOCK 8192
-#define UPDATE_CHUNK 16384
+/* Elements per block of both passes (32 KiB of gradient: the update's
+ * memset of a block finds it in L1 or L2). */
+#define BLOCK 8192
+
+/* Lanes of the vectorised sum of squares. */
+#define SUM_LANES 8
+
+/* One block of one trainable tensor. */
+typedef struct
+{
+  int job;                  /* index into jobs */
+  int64_t lo, hi;           /* element range of the tensor */
+} Block;
+
+/* One trainable tensor's update, with its scalars for this step. */
+typedef struct
+{
+  const char *name;         /* the parameter's, for errors */
+  float *w;                 /* (n) weights, updated */
+  float *grad;              /* (n) gradients; zeroed after the update when zero */
+  float *m1;                /* (n) momentum_buffer or exp_avg, or NULL */
+  float *m2;                /* (n) exp_avg_sq, or NULL */
+  float l1;                 /* L1 coefficient */
+  float clip;               /* clip_grad_norm_ coefficient (1: none) */
+  float lr;                 /* this parameter's lr (lr * lr_mult) */
+  float weight_decay;       /* coupled weight decay (SGD, Adam) */
+  float decay;              /* AdamW: 1 - lr * weight_decay */
+  float momentum, one_minus_dampening;
+  gboolean nesterov, first;
+  float beta1, one_minus_beta1, beta2, one_minus_beta2;
+  float neg_step_size;      /* Adam: -lr / (1 - beta1^t) */
+  float bias_correction2_sqrt;
+  float eps;
+} UpdateJob;
 
 struct _HoneOptimizer
 {
@@ -38,8 +72,11 @@ struct _HoneOptimizer
   int64_t *param_steps;         /* (n_values), by value id */
   int64_t n_steps;
   double last_norm;
-  double *block_sum;            /* (max blocks) scratch for the gradient check */
-  int64_t *block_bad;           /* (max blocks) first non-finite index, or -1 */
+  int64_t max_blocks;           /* blocks of all parameters */
+  Block *blocks;                /* (max_blocks) this step's blocks */
+  double *block_sum;            /* (max_blocks) scratch for the gradient check */
+  int64_t *block_bad;           /* (max_blocks) first non-finite index, or -1 */
+  UpdateJob *jobs;              /* (n_params) this step's per-tensor updates */
 };
 
 void
@@ -137,7 +174,7 @@ hone_optimizer_new (HoneGraph *g, const HoneOptimConfig *config, GError **error)
       int64_t n = hone_shape_numel (&v->shape);
       opt->params[opt->n_params++] = i;
       opt->arena = MAX (opt->arena, v->offset + n);
-      max_blocks = MAX (max_blocks, (n + NORM_BLOCK - 1) / NORM_BLOCK);
+      max_blocks += (n + BLOCK - 1) / BLOCK;
     }
 
   if (config->kind == HONE_OPTIM_SGD)
@@ -147,8 +184,11 @@ hone_optimizer_new (HoneGraph *g, const HoneOptimConfig *config, GError **error)
   if (opt->n_moments && opt->arena)
     opt->moments = g_aligned_alloc0 ((gsize) opt->n_moments * (gsize) opt->arena,
                                      sizeof (float), 64);
+  opt->max_blocks = max_blocks;
+  opt->blocks = g_new (Block, max_blocks);
   opt->block_sum = g_new (double, max_blocks);
   opt->block_bad = g_new (int64_t, max_blocks);
+  opt->jobs = g_new0 (UpdateJob, MAX (opt->n_params, 1));
   return opt;
 }
 
@@ -160,22 +200,14 @@ hone_optimizer_free (HoneOptimizer *opt)
   g_free (opt->params);
   g_free (opt->param_steps);
   g_aligned_free (opt->moments);
+  g_free (opt->blocks);
   g_free (opt->block_sum);
   g_free (opt->block_bad);
+  g_free (opt->jobs);
   g_free (opt);
 }
 
 /* ---- pass 1: finite check and norm ------------------------------------- */
-
-typedef struct
-{
-  const float *w;           /* (n) weights */
-  const float *grad;        /* (n) gradients */
-  int64_t n;
-  float l1;
-  double *block_sum;        /* (blocks) */
-  int64_t *block_bad;       /* (blocks) */
-} NormJob;
 
 static inline float
 sign_of (float x)
@@ -183,54 +215,64 @@ sign_of (float x)
   return (float) ((x > 0.0f) - (x < 0.0f));
 }
 
+/* Sum over [lo, hi) of e^2 in double, e = g + l1 sign (w), in SUM_LANES
+ * partial sums that the compiler keeps in vector registers (a single running
+ * sum cannot be vectorised without reassociating).  A finite float squared
+ * is finite in double, so the sum is finite unless some e is not. */
+static double
+sum_squares (const float *restrict g, const float *restrict w, float l1, int64_t lo, int64_t hi)
+{
+  double part[SUM_LANES] = { 0 };
+  int64_t i = lo;
+  if (l1 == 0.0f)
+    for (; i + SUM_LANES <= hi; i += SUM_LANES)
+      for (int k = 0; k < SUM_LANES; k++)
+        part[k] += (double) g[i + k] * (double) g[i + k];
+  else
+    for (; i + SUM_LANES <= hi; i += SUM_LANES)
+      for (int k = 0; k < SUM_LANES; k++)
+        {
+          float e = g[i + k] + l1 * sign_of (w[i + k]);
+          part[k] += (double) e * (double) e;
+        }
+  for (int k = 0; i < hi; i++, k++)
+    {
+      float e = g[i] + l1 * sign_of (w[i]);
+      part[k] += (double) e * (double) e;
+    }
+  double sum = 0.0;
+  for (int k = 0; k < SUM_LANES; k++)
+    sum += part[k];
+  return sum;
+}
+
 static void
 norm_blocks (int64_t begin, int64_t end, gpointer user_data)
 {
-  const NormJob *job = user_data;
+  HoneOptimizer *opt = user_data;
   for (int64_t b = begin; b < end; b++)
     {
-      int64_t lo = b * NORM_BLOCK, hi = MIN (job->n, lo + NORM_BLOCK);
-      const float *restrict g = job->grad;
-      const float *restrict w = job->w;
-      double sum = 0.0;
+      const Block *blk = &opt->blocks[b];
+      const UpdateJob *job = &opt->jobs[blk->job];
+      double sum = sum_squares (job->grad, job->w, job->l1, blk->lo, blk->hi);
       int64_t bad = -1;
-      for (int64_t i = lo; i < hi; i++)
-        {
-          if (!isfinite (g[i]) && bad < 0)
+      if (!isfinite (sum))
+        for (int64_t i = blk->lo; i < blk->hi && bad < 0; i++)
+          if (!isfinite (job->grad[i]))
             bad = i;
-          float e = job->l1 != 0.0f ? g[i] + job->l1 * sign_of (w[i]) : g[i];
-          sum += (double) e * (double) e;
-        }
-      job->block_sum[b] = sum;
-      job->block_bad[b] = bad;
+      opt->block_sum[b] = sum;
+      opt->block_bad[b] = bad;
     }
 }
 
 /* ---- pass 2: the updates ------------------------------------------------ */
 
-typedef struct
-{
-  float *w;                 /* (n) weights, updated */
-  const float *grad;        /* (n) */
-  float *m1;                /* (n) momentum_buffer or exp_avg, or NULL */
-  float *m2;                /* (n) exp_avg_sq, or NULL */
-  float l1;                 /* L1 coefficient */
-  float clip;               /* clip_grad_norm_ coefficient (1: none) */
-  float lr;                 /* this parameter's lr (lr * lr_mult) */
-  float weight_decay;       /* coupled weight decay (SGD, Adam) */
-  float decay;              /* AdamW: 1 - lr * weight_decay */
-  float momentum, one_minus_dampening;
-  gboolean nesterov, first;
-  float beta1, one_minus_beta1, beta2, one_minus_beta2;
-  float neg_step_size;      /* Adam: -lr / (1 - beta1^t) */
-  float bias_correction2_sqrt;
-  float eps;
-} UpdateJob;
-
 /* The loops copy the scalars into locals first: the weights are floats too,
  * so the compiler could not otherwise keep them in registers.  Adding
  * l1 * sign (w) with l1 = 0, or multiplying by a clip coefficient of 1, is
- * exact, so the loops apply both unconditionally and vectorise. */
+ * exact, so the loops apply both unconditionally; the choices that do
+ * change the arithmetic (first step, Nesterov) pick a loop, so that each
+ * loop body is branch-free and vectorises. */
 
 /* torch.optim.SGD, https://pytorch.org/docs/1.13/generated/torch.optim.SGD.html:
  *   g = g + weight_decay * w
@@ -238,15 +280,13 @@ typedef struct
  *   g = g + momentum * b (Nesterov), or b
  *   w = w - lr * g */
 static void
-sgd_update (int64_t begin, int64_t end, gpointer user_data)
+sgd_update (const UpdateJob *job, int64_t begin, int64_t end)
 {
-  const UpdateJob *job = user_data;
   float *restrict w = job->w;
   const float *restrict grad = job->grad;
   float *restrict buf = job->m1;
   const float l1 = job->l1, clip = job->clip, neg_lr = -job->lr, wd = job->weight_decay;
   const float momentum = job->momentum, one_minus_dampening = job->one_minus_dampening;
-  const gboolean nesterov = job->nesterov, first = job->first;
 
   if (!buf)
     {
@@ -258,15 +298,40 @@ sgd_update (int64_t begin, int64_t end, gpointer user_data)
         }
       return;
     }
-  for (int64_t i = begin; i < end; i++)
-    {
-      float d = (grad[i] + l1 * sign_of (w[i])) * clip;
-      d = d + wd * w[i];
-      float b = first ? d : buf[i] * momentum + one_minus_dampening * d;
-      buf[i] = b;
-      d = nesterov ? d + momentum * b : b;
-      w[i] = w[i] + neg_lr * d;
-    }
+  if (job->first && job->nesterov)
+    for (int64_t i = begin; i < end; i++)
+      {
+        float d = (grad[i] + l1 * sign_of (w[i])) * clip;
+        d = d + wd * w[i];
+        buf[i] = d;
+        w[i] = w[i] + neg_lr * (d + momentum * d);
+      }
+  else if (job->first)
+    for (int64_t i = begin; i < end; i++)
+      {
+        float d = (grad[i] + l1 * sign_of (w[i])) * clip;
+        d = d + wd * w[i];
+        buf[i] = d;
+        w[i] = w[i] + neg_lr * d;
+      }
+  else if (job->nesterov)
+    for (int64_t i = begin; i < end; i++)
+      {
+        float d = (grad[i] + l1 * sign_of (w[i])) * clip;
+        d = d + wd * w[i];
+        float b = buf[i] * momentum + one_minus_dampening * d;
+        buf[i] = b;
+        w[i] = w[i] + neg_lr * (d + momentum * b);
+      }
+  else
+    for (int64_t i = begin; i < end; i++)
+      {
+        float d = (grad[i] + l1 * sign_of (w[i])) * clip;
+        d = d + wd * w[i];
+        float b = buf[i] * momentum + one_minus_dampening * d;
+        buf[i] = b;
+        w[i] = w[i] + neg_lr * b;
+      }
 }
 
 /* torch.optim.Adam and AdamW (amsgrad off),
@@ -277,9 +342,8 @@ sgd_update (int64_t begin, int64_t end, gpointer user_data)
  *   v = beta2 v + (1 - beta2) g^2
  *   w = w - lr / (1 - beta1^t) * m / (sqrt (v) / sqrt (1 - beta2^t) + eps) */
 static void
-adam_update (int64_t begin, int64_t end, gpointer user_data)
+adam_update (const UpdateJob *job, int64_t begin, int64_t end)
 {
-  const UpdateJob *job = user_data;
   float *restrict w = job->w;
   const float *restrict grad = job->grad;
   float *restrict m = job->m1;
@@ -301,6 +365,31 @@ adam_update (int64_t begin, int64_t end, gpointer user_data)
       v[i] = vi;
       float denom = sqrtf (vi) / bc2_sqrt + eps;
       w[i] = wi + neg_step_size * mi / denom;
+    }
+}
+
+typedef struct
+{
+  HoneOptimizer *opt;
+  gboolean zero;            /* clear each block's gradient after its update */
+} UpdatePass;
+
+static void
+update_blocks (int64_t begin, int64_t end, gpointer user_data)
+{
+  const UpdatePass *pass = user_data;
+  const HoneOptimizer *opt = pass->opt;
+  gboolean sgd = opt->config.kind == HONE_OPTIM_SGD;
+  for (int64_t b = begin; b < end; b++)
+    {
+      const Block *blk = &opt->blocks[b];
+      const UpdateJob *job = &opt->jobs[blk->job];
+      if (sgd)
+        sgd_update (job, blk->lo, blk->hi);
+      else
+        adam_update (job, blk->lo, blk->hi);
+      if (pass->zero)
+        memset (job->grad + blk->lo, 0, (gsize) (blk->hi - blk->lo) * sizeof (float));
     }
 }
 
@@ -327,10 +416,9 @@ check_graph (HoneOptimizer *opt, GError **error)
   return TRUE;
 }
 
-gboolean
-hone_optimizer_step (HoneOptimizer *opt, double lr, GError **error)
+static gboolean
+optimizer_step (HoneOptimizer *opt, double lr, gboolean zero, GError **error)
 {
-  g_return_val_if_fail (opt != NULL, FALSE);
   const HoneOptimConfig *c = &opt->config;
   HoneGraph *g = opt->graph;
 
@@ -344,13 +432,15 @@ hone_optimizer_step (HoneOptimizer *opt, double lr, GError **error)
     return FALSE;
 
   float *params = hone_graph_params (g);
-  const float *grads = hone_graph_grads (g);
+  float *grads = hone_graph_grads (g);
 
-  /* Pass 1: everything that can fail, before anything is written. */
-  double sumsq = 0.0;
+  /* This step's tensors (each with its scalars, clip still 1) and blocks. */
+  int n_jobs = 0;
+  int64_t n_blocks = 0;
   for (int p = 0; p < opt->n_params; p++)
     {
-      const HoneValue *v = hone_graph_value (g, opt->params[p]);
+      int id = opt->params[p];
+      const HoneValue *v = hone_graph_value (g, id);
       if (!v->trainable)
         continue;
       if (!(v->lr_mult >= 0.0f && isfinite (v->lr_mult)))
@@ -361,56 +451,16 @@ hone_optimizer_step (HoneOptimizer *opt, double lr, GError **error)
           return FALSE;
         }
       int64_t n = hone_shape_numel (&v->shape);
-      int64_t blocks = (n + NORM_BLOCK - 1) / NORM_BLOCK;
-      NormJob job = {
-        .w = params + v->offset,
-        .grad = grads + v->offset,
-        .n = n,
-        .l1 = (float) c->l1,
-        .block_sum = opt->block_sum,
-        .block_bad = opt->block_bad,
-      };
-      hone_parallel_for (blocks, 8, norm_blocks, &job);
-      for (int64_t b = 0; b < blocks; b++)
-        {
-          if (opt->block_bad[b] >= 0)
-            {
-              int64_t i = opt->block_bad[b];
-              g_set_error (error, HONE_ERROR, HONE_ERROR_DIVERGED,
-                           "the gradient of '%s' is %g at element %" G_GINT64_FORMAT
-                           ": training diverged, the update was skipped (lower the "
-                           "learning rate or enable gradient clipping)",
-                           v->name, (double) job.grad[i], i);
-              return FALSE;
-            }
-          sumsq += opt->block_sum[b];
-        }
-    }
-  double norm = sqrt (sumsq);
-
-  /* torch.nn.utils.clip_grad_norm_ (1.13): coef = max_norm / (norm + 1e-6),
-   * clamped to at most 1, multiplies every gradient. */
-  float clip = 1.0f;
-  if (c->clip_norm > 0.0)
-    clip = (float) MIN (1.0, c->clip_norm / (norm + 1e-6));
-
-  /* Pass 2: the updates. */
-  for (int p = 0; p < opt->n_params; p++)
-    {
-      int id = opt->params[p];
-      const HoneValue *v = hone_graph_value (g, id);
-      if (!v->trainable)
-        continue;
-      int64_t n = hone_shape_numel (&v->shape);
       double plr = lr * (double) v->lr_mult;
       int64_t t = opt->param_steps[id] + 1;
-      UpdateJob job = {
+      opt->jobs[n_jobs] = (UpdateJob) {
+        .name = v->name,
         .w = params + v->offset,
         .grad = grads + v->offset,
         .m1 = opt->n_moments >= 1 ? opt->moments + v->offset : NULL,
         .m2 = opt->n_moments >= 2 ? opt->moments + opt->arena + v->offset : NULL,
         .l1 = (float) c->l1,
-        .clip = clip,
+        .clip = 1.0f,
         .lr = (float) plr,
         .weight_decay = c->kind == HONE_OPTIM_ADAMW ? 0.0f : (float) c->weight_decay,
         .decay = c->kind == HONE_OPTIM_ADAMW ? (float) (1.0 - plr * c->weight_decay) : 1.0f,
@@ -426,13 +476,69 @@ hone_optimizer_step (HoneOptimizer *opt, double lr, GError **error)
         .bias_correction2_sqrt = (float) sqrt (1.0 - pow (c->beta2, (double) t)),
         .eps = (float) c->eps,
       };
-      hone_parallel_for (n, UPDATE_CHUNK,
-                         c->kind == HONE_OPTIM_SGD ? sgd_update : adam_update, &job);
-      opt->param_steps[id] = t;
+      for (int64_t lo = 0; lo < n; lo += BLOCK)
+        {
+          g_assert (n_blocks < opt->max_blocks);
+          opt->blocks[n_blocks++] = (Block) { n_jobs, lo, MIN (n, lo + BLOCK) };
+        }
+      n_jobs++;
     }
+
+  /* Pass 1: everything that can fail, before anything is written. */
+  hone_parallel_for (n_blocks, 2, norm_blocks, opt);
+  double sumsq = 0.0;
+  for (int64_t b = 0; b < n_blocks; b++)
+    {
+      if (opt->block_bad[b] >= 0)
+        {
+          const UpdateJob *job = &opt->jobs[opt->blocks[b].job];
+          int64_t i = opt->block_bad[b];
+          g_set_error (error, HONE_ERROR, HONE_ERROR_DIVERGED,
+                       "the gradient of '%s' is %g at element %" G_GINT64_FORMAT
+                       ": training diverged, the update was skipped (lower the "
+                       "learning rate or enable gradient clipping)",
+                       job->name, (double) job->grad[i], i);
+          return FALSE;
+        }
+      sumsq += opt->block_sum[b];
+    }
+  double norm = sqrt (sumsq);
+
+  /* torch.nn.utils.clip_grad_norm_ (1.13): coef = max_norm / (norm + 1e-6),
+   * clamped to at most 1, multiplies every gradient. */
+  if (c->clip_norm > 0.0)
+    {
+      float clip = (float) MIN (1.0, c->clip_norm / (norm + 1e-6));
+      for (int j = 0; j < n_jobs; j++)
+        opt->jobs[j].clip = clip;
+    }
+
+  /* Pass 2: the updates. */
+  UpdatePass pass = { opt, zero };
+  hone_parallel_for (n_blocks, 2, update_blocks, &pass);
+  for (int p = 0; p < opt->n_params; p++)
+    if (hone_graph_value (g, opt->params[p])->trainable)
+      opt->param_steps[opt->params[p]]++;
   opt->n_steps++;
   opt->last_norm = norm;
   return TRUE;
+}
+
+gboolean
+hone_optimizer_step (HoneOptimizer *opt, double lr, GError **error)
+{
+  g_return_val_if_fail (opt != NULL, FALSE);
+  return optimizer_step (opt, lr, FALSE, error);
+}
+
+gboolean
+hone_optimizer_step_and_zero (HoneOptimizer *opt, double lr, GError **error)
+{
+  g_return_val_if_fail (opt != NULL, FALSE);
+  if (optimizer_step (opt, lr, TRUE, error))
+    return TRUE;
+  hone_graph_zero_grad (opt->graph);
+  return FALSE;
 }
 
 const HoneOptimConfig *

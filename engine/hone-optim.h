@@ -89,6 +89,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HoneOptimizer, hone_optimizer_free)
  * optimizer was made (HONE_ERROR_INVALID).  Does not zero the gradients. */
 gboolean hone_optimizer_step (HoneOptimizer *opt, double lr, GError **error);
 
+/* hone_optimizer_step, then zeroes the gradients of the trainable
+ * parameters, whether or not the step succeeded (as
+ * hone_graph_zero_grad does).  On success each block's gradient is cleared
+ * right after its update, while it is still in cache, which saves a pass
+ * over memory. */
+gboolean hone_optimizer_step_and_zero (HoneOptimizer *opt, double lr, GError **error);
+
 const HoneOptimConfig *hone_optimizer_config (const HoneOptimizer *opt);
 
 /* The L2 norm of the gradients (after the L1 term, before clipping) that the

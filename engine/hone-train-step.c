@@ -150,9 +150,7 @@ hone_train_step_run (HoneTrainStep *ts, int batch, const int32_t *labels, const 
     return TRUE;
 
   ts->pending = 0;
-  ok = hone_optimizer_step (ts->opt, lr, error);
-  hone_graph_zero_grad (g);
-  if (!ok)
+  if (!hone_optimizer_step_and_zero (ts->opt, lr, error))
     return FALSE;
   if (result)
     {

@@ -44,6 +44,7 @@ typedef struct
   float eps, momentum;
   float *y;                 /* (N, C, S) */
   float *dx;                /* (N, C, S) or NULL */
+  gboolean dx_fresh;        /* store into dx instead of adding */
   float *dscale, *dbias;    /* (C) or NULL */
   float *run_mean, *run_var;/* (C), updated in training mode */
   float *save_mean, *save_invstd; /* (C) or NULL */
@@ -89,17 +90,34 @@ dot_centered (const float *restrict dy, const float *restrict x, float m, int64_
   return s;
 }
 
-/* dx[i] += ((dy[i] - gm) - (x[i] - m) k) a */
-static inline void
+/* dx[i] += ((dy[i] - gm) - (x[i] - m) k) a, or = when store */
+static inline __attribute__ ((always_inline)) void
 bn_dx_train (float *restrict dx, const float *restrict dy, const float *restrict x,
-             float gm, float m, float k, float a, int64_t n)
+             float gm, float m, float k, float a, int64_t n, const gboolean store)
 {
   int64_t i = 0;
+  if (store)
+    {
+      for (; i + HONE_VEC_BLOCK <= n; i += HONE_VEC_BLOCK)
+        for (int l = 0; l < HONE_VEC_BLOCK; l++)
+          dx[i + l] = ((dy[i + l] - gm) - (x[i + l] - m) * k) * a;
+      for (; i < n; i++)
+        dx[i] = ((dy[i] - gm) - (x[i] - m) * k) * a;
+      return;
+    }
   for (; i + HONE_VEC_BLOCK <= n; i += HONE_VEC_BLOCK)
     for (int l = 0; l < HONE_VEC_BLOCK; l++)
       dx[i + l] += ((dy[i + l] - gm) - (x[i + l] - m) * k) * a;
   for (; i < n; i++)
     dx[i] += ((dy[i] - gm) - (x[i] - m) * k) * a;
+}
+
+/* dx[i] = a dy[i] */
+static inline void
+bn_dx_scale (float *restrict dx, const float *restrict dy, float a, int64_t n)
+{
+  for (int64_t i = 0; i < n; i++)
+    dx[i] = a * dy[i];
 }
 
 /* ---- shapes ------------------------------------------------------------ */
@@ -312,14 +330,22 @@ bn_backward_task (int64_t begin, int64_t end, gpointer data)
           for (int64_t s = 0; s < a->N; s++)
             {
               int64_t off = (s * a->C + c) * a->S;
-              bn_dx_train (a->dx + off, a->dy + off, a->x + off, gm, mean, k, w_invstd, a->S);
+              if (a->dx_fresh)
+                bn_dx_train (a->dx + off, a->dy + off, a->x + off, gm, mean, k, w_invstd, a->S,
+                             TRUE);
+              else
+                bn_dx_train (a->dx + off, a->dy + off, a->x + off, gm, mean, k, w_invstd, a->S,
+                             FALSE);
             }
         }
       else
         for (int64_t s = 0; s < a->N; s++)
           {
             int64_t off = (s * a->C + c) * a->S;
-            hone_vec_axpy (a->dx + off, a->dy + off, w_invstd, a->S);
+            if (a->dx_fresh)
+              bn_dx_scale (a->dx + off, a->dy + off, w_invstd, a->S);
+            else
+              hone_vec_axpy (a->dx + off, a->dy + off, w_invstd, a->S);
           }
     }
 }
@@ -331,6 +357,7 @@ bn_backward (const HoneOpCtx *ctx)
   bn_args_init (&a, ctx);
   a.dy = ctx->dout[0].data;
   a.dx = ctx->din[0].data;
+  a.dx_fresh = (ctx->din_fresh & 1u) != 0;
   a.dscale = ctx->din[1].data;
   a.dbias = ctx->din[2].data;
   if (!bn_uses_batch_stats (ctx))
@@ -347,6 +374,7 @@ const HoneOpClass hone_op_batch_norm = {
   /* x for the scale gradient and the training-mode dx, scale for dx, the
    * running statistics in inference mode. */
   .keep_inputs = (1u << 0) | (1u << 1) | (1u << 3) | (1u << 4),
+  .din_store = 1u << 0,
   .infer_shape = bn_infer_shape,
   .forward = bn_forward,
   .backward = bn_backward,

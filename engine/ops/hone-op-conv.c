@@ -389,6 +389,7 @@ typedef struct
   const float *x;           /* (n, C, H, W) */
   float *dx;                /* (n, C, H, W), col2im only */
   float *dcol;              /* (C kH kW, n (oh_b - oh_a) Wo), col2im only; clobbered */
+  gboolean dx_fresh;        /* col2im only: dx holds garbage, zero each plane first */
   const int64_t *taps;      /* see conv_taps */
 } ColArgs;
 
@@ -480,9 +481,19 @@ im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const C
                 else if (sw == 2)
                   {
                     /* the downsampling convolutions: a constant stride
-                     * the compiler turns into vector shuffles */
+                     * the compiler turns into vector shuffles, in blocks
+                     * of fixed length, so that rows of 4 to 32 (ResNet's
+                     * stem and stride-2 3x3s) are not mostly a scalar
+                     * remainder */
                     const float *restrict s2 = xp + base;
-                    for (int64_t ow = ow0; ow < ow1; ow++)
+                    int64_t ow = ow0;
+                    for (; ow + 8 <= ow1; ow += 8)
+                      for (int l = 0; l < 8; l++)
+                        d[ow + l] = s2[2 * (ow + l)];
+                    for (; ow + 4 <= ow1; ow += 4)
+                      for (int l = 0; l < 4; l++)
+                        d[ow + l] = s2[2 * (ow + l)];
+                    for (; ow < ow1; ow++)
                       d[ow] = s2[2 * ow];
                   }
                 else
@@ -496,17 +507,70 @@ im2col_plane (float *restrict col, int64_t ld, const float *restrict xp, const C
     }
 }
 
+/* Small planes (ResNet's 8x8 to 2x2 stages) spend im2col_plane's time in
+ * a few library calls per tap for a handful of floats.  They are instead
+ * copied once into a zero-padded plane (Hp, Wp) covering every tap, from
+ * which each tap's rows are plain strided copies with no edge cases. */
+#define CONV_SMALL_PLANE_FLOATS 256
+
+/* The padded plane's extent along an axis: the input after pad_begin,
+ * or as far as the last tap of the last output reaches if further. */
+static int64_t
+conv_padded_extent (const HoneWindowAxis *ax, int64_t out)
+{
+  int64_t reach = out > 0 ? (out - 1) * ax->stride + (ax->kernel - 1) * ax->dilation + 1 : 0;
+  return MAX (ax->in + ax->pad_begin, reach);
+}
+
+static gboolean
+conv_small_plane (const ConvGeom *g)
+{
+  return conv_padded_extent (&g->ah, g->Ho) * conv_padded_extent (&g->aw, g->Wo)
+         <= CONV_SMALL_PLANE_FLOATS;
+}
+
+/* im2col_plane for a small plane, through pad (Hp, Wp). */
+static inline __attribute__ ((always_inline)) void
+im2col_plane_small (float *restrict col, int64_t ld, const float *restrict xp, const ConvGeom *g,
+                    float *restrict pad, int64_t oh_a, int64_t oh_b)
+{
+  const HoneWindowAxis *ah = &g->ah, *aw = &g->aw;
+  int64_t H = g->H, W = g->W, Wo = g->Wo, sh = ah->stride, sw = aw->stride;
+  int64_t Hp = conv_padded_extent (ah, g->Ho), Wp = conv_padded_extent (aw, g->Wo);
+  memset (pad, 0, (gsize) (Hp * Wp) * sizeof (float));
+  for (int64_t h = 0; h < H; h++)
+    memcpy (pad + (h + ah->pad_begin) * Wp + aw->pad_begin, xp + h * W, (gsize) W * sizeof (float));
+  for (int64_t i = 0; i < g->kH; i++)
+    for (int64_t j = 0; j < g->kW; j++)
+      {
+        float *restrict row = col + (i * g->kW + j) * ld;  /* rows from oh_a */
+        for (int64_t oh = oh_a; oh < oh_b; oh++)
+          {
+            const float *restrict src = pad + (oh * sh + i * ah->dilation) * Wp + j * aw->dilation;
+            float *restrict d = row + (oh - oh_a) * Wo;
+            for (int64_t ow = 0; ow < Wo; ow++)
+              d[ow] = src[ow * sw];
+          }
+      }
+}
+
 HONE_VEC_CLONES static void
 im2col_task (int64_t begin, int64_t end, gpointer data)
 {
   const ColArgs *a = data;
   const ConvGeom *g = a->g;
   int64_t span = (a->oh_b - a->oh_a) * g->Wo, ld = a->n * span, kk = g->kH * g->kW;
+  float pad[CONV_SMALL_PLANE_FLOATS];
+  gboolean small = conv_small_plane (g);
   for (int64_t t = begin; t < end; t++)
     {
       int64_t c = t / a->n, s = t % a->n;
-      im2col_plane (a->col + c * kk * ld + s * span, ld, a->x + (s * g->C + c) * g->H * g->W, g,
-                    a->taps, a->oh_a, a->oh_b);
+      float *col = a->col + c * kk * ld + s * span;
+      const float *xp = a->x + (s * g->C + c) * g->H * g->W;
+      if (small)
+        im2col_plane_small (col, ld, xp, g, pad, a->oh_a, a->oh_b);
+      else
+        im2col_plane (col, ld, xp, g, a->taps, a->oh_a, a->oh_b);
     }
 }
 
@@ -570,26 +634,75 @@ col2im_plane (float *restrict dxp, float *restrict col, int64_t ld, const ConvGe
     }
 }
 
+/* col2im_plane for a small plane (conv_small_plane): the taps are added
+ * into the zero-padded plane pad, whose inside is then added to dxp, or
+ * stored when fresh. */
+static inline __attribute__ ((always_inline)) void
+col2im_plane_small (float *restrict dxp, const float *restrict col, int64_t ld, const ConvGeom *g,
+                    float *restrict pad, int64_t oh_a, int64_t oh_b, gboolean fresh)
+{
+  const HoneWindowAxis *ah = &g->ah, *aw = &g->aw;
+  int64_t H = g->H, W = g->W, Wo = g->Wo, sh = ah->stride, sw = aw->stride;
+  int64_t Hp = conv_padded_extent (ah, g->Ho), Wp = conv_padded_extent (aw, g->Wo);
+  memset (pad, 0, (gsize) (Hp * Wp) * sizeof (float));
+  for (int64_t i = 0; i < g->kH; i++)
+    for (int64_t j = 0; j < g->kW; j++)
+      {
+        const float *restrict row = col + (i * g->kW + j) * ld;  /* rows from oh_a */
+        for (int64_t oh = oh_a; oh < oh_b; oh++)
+          {
+            float *restrict d = pad + (oh * sh + i * ah->dilation) * Wp + j * aw->dilation;
+            const float *restrict src = row + (oh - oh_a) * Wo;
+            for (int64_t ow = 0; ow < Wo; ow++)
+              d[ow * sw] += src[ow];
+          }
+      }
+  for (int64_t h = 0; h < H; h++)
+    {
+      const float *restrict src = pad + (h + ah->pad_begin) * Wp + aw->pad_begin;
+      float *restrict d = dxp + h * W;
+      if (fresh)
+        for (int64_t w = 0; w < W; w++)
+          d[w] = src[w];
+      else
+        for (int64_t w = 0; w < W; w++)
+          d[w] += src[w];
+    }
+}
+
 HONE_VEC_CLONES static void
 col2im_task (int64_t begin, int64_t end, gpointer data)
 {
   const ColArgs *a = data;
   const ConvGeom *g = a->g;
   int64_t span = (a->oh_b - a->oh_a) * g->Wo, ld = a->n * span, kk = g->kH * g->kW;
+  float pad[CONV_SMALL_PLANE_FLOATS];
+  gboolean small = conv_small_plane (g);
   for (int64_t t = begin; t < end; t++)
     {
       int64_t c = t / a->n, s = t % a->n;
-      col2im_plane (a->dx + (s * g->C + c) * g->H * g->W, a->dcol + c * kk * ld + s * span, ld, g,
-                    a->taps, a->oh_a, a->oh_b);
+      float *dxp = a->dx + (s * g->C + c) * g->H * g->W;
+      float *dcol = a->dcol + c * kk * ld + s * span;
+      if (small)
+        {
+          col2im_plane_small (dxp, dcol, ld, g, pad, a->oh_a, a->oh_b, a->dx_fresh);
+          continue;
+        }
+      if (a->dx_fresh)
+        memset (dxp, 0, (gsize) (g->H * g->W) * sizeof (float));
+      col2im_plane (dxp, dcol, ld, g, a->taps, a->oh_a, a->oh_b);
     }
 }
 
 /* dx (n, C, H, W) += col2im (dcol (C kH kW, n (oh_b - oh_a) Wo)) for output
- * rows [oh_a, oh_b); dcol is clobbered */
+ * rows [oh_a, oh_b), or = when dx_fresh (each plane is zeroed just before,
+ * while it goes into cache anyway); dcol is clobbered */
 static void
-col2im_add (float *dx, float *dcol, const ConvGeom *g, int64_t n, int64_t oh_a, int64_t oh_b)
+col2im_add (float *dx, float *dcol, const ConvGeom *g, int64_t n, int64_t oh_a, int64_t oh_b,
+            gboolean dx_fresh)
 {
   ColArgs a = { .g = g, .n = n, .oh_a = oh_a, .oh_b = oh_b, .dx = dx, .dcol = dcol,
+                .dx_fresh = dx_fresh,
                 .taps = conv_taps (g_newa (int64_t, 2 * (g->kH + g->kW)), g) };
   hone_parallel_for (g->C * n, 4, col2im_task, &a);
 }
@@ -718,9 +831,12 @@ im2col_forward (float *y, const float *x, const float *w, const float *b,
 /* dx += ..., dw (+)= ... for batch samples in chunks ch, with the columns
  * and staging in ws; dw is overwritten instead of accumulated into when
  * dw_fresh (a slot's private copy). */
+/* dw and dx are overwritten instead of accumulated into when dw_fresh and
+ * dx_fresh. */
 static void
-im2col_backward (float *dx, float *dw, gboolean dw_fresh, const float *dy, const float *x,
-                 const float *w, const ConvGeom *g, int64_t batch, ConvChunk ch, float *ws)
+im2col_backward (float *dx, gboolean dx_fresh, float *dw, gboolean dw_fresh, const float *dy,
+                 const float *x, const float *w, const ConvGeom *g, int64_t batch, ConvChunk ch,
+                 float *ws)
 {
   int64_t HWo = g->Ho * g->Wo, Wo = g->Wo;
   float *col = ws;                                                /* (C kH kW, n rows Wo) */
@@ -764,7 +880,9 @@ im2col_backward (float *dx, float *dw, gboolean dw_fresh, const float *dy, const
                              1.0f, w + gi * g->Mg * g->K, (int) g->K,
                              dyc + gi * g->Mg * ldy, (int) ldy,
                              0.0f, col + gi * g->K * ld, (int) ld);
-              col2im_add (dx + s0 * g->C * g->H * g->W, col, g, n, oh_a, oh_b);
+              /* the first row chunk of a sample meets its planes first */
+              col2im_add (dx + s0 * g->C * g->H * g->W, col, g, n, oh_a, oh_b,
+                          dx_fresh && oh_a == 0);
             }
         }
     }
@@ -789,10 +907,11 @@ pointwise_forward (float *y, const float *x, const float *w, const float *b,
     bias_add (y, b, batch, g->M, HW);
 }
 
-/* dw is overwritten instead of accumulated into when dw_fresh. */
+/* dw and dx are overwritten instead of accumulated into when dw_fresh and
+ * dx_fresh. */
 static void
-pointwise_backward (float *dx, float *dw, gboolean dw_fresh, const float *dy, const float *x,
-                    const float *w, const ConvGeom *g, int64_t batch)
+pointwise_backward (float *dx, gboolean dx_fresh, float *dw, gboolean dw_fresh, const float *dy,
+                    const float *x, const float *w, const ConvGeom *g, int64_t batch)
 {
   int64_t HW = g->H * g->W;
   for (int64_t s = 0; s < batch; s++)
@@ -810,7 +929,7 @@ pointwise_backward (float *dx, float *dw, gboolean dw_fresh, const float *dy, co
                        (int) g->Cg, (int) HW, (int) g->Mg,
                        1.0f, w + gi * g->Mg * g->Cg, (int) g->Cg,
                        dys, (int) HW,
-                       1.0f, dx + (s * g->C + gi * g->Cg) * HW, (int) HW);
+                       dx_fresh ? 0.0f : 1.0f, dx + (s * g->C + gi * g->Cg) * HW, (int) HW);
       }
 }
 
@@ -824,6 +943,7 @@ typedef struct
   float *ws;
   float *y;                 /* (N, M, Ho, Wo) */
   float *dx;                /* (N, C, H, W) or NULL */
+  gboolean dx_fresh;        /* store into dx instead of adding */
   float *dw;                /* (M, C/group, kH, kW) or NULL */
   const float *x;           /* (N, C, H, W) */
   const float *w;           /* (M, C/group, kH, kW) */
@@ -873,9 +993,9 @@ slot_backward_task (int64_t begin, int64_t end, gpointer data)
       const float *dy = a->dy + s0 * g->M * g->Ho * g->Wo;
       const float *x = a->x + s0 * g->C * g->H * g->W;
       if (g->path == CONV_POINTWISE)
-        pointwise_backward (dx, dw, t > 0, dy, x, a->w, g, s1 - s0);
+        pointwise_backward (dx, a->dx_fresh, dw, t > 0, dy, x, a->w, g, s1 - s0);
       else
-        im2col_backward (dx, dw, t > 0, dy, x, a->w, g, s1 - s0, a->p->ch, ws);
+        im2col_backward (dx, a->dx_fresh, dw, t > 0, dy, x, a->w, g, s1 - s0, a->p->ch, ws);
     }
 }
 
@@ -1256,6 +1376,7 @@ conv_backward (const HoneOpCtx *ctx)
   const float *w = ctx->in[1].data;                                 /* (M, C/group, kH, kW) */
   const float *dy = ctx->dout[0].data;                              /* (N, M, Ho, Wo) */
   float *dx = ctx->din[0].data;                                     /* (N, C, H, W) or NULL */
+  gboolean dx_fresh = dx && (ctx->din_fresh & 1u);
   float *dw = ctx->din[1].data;                                     /* (M, C/group, kH, kW) or NULL */
   float *db = ctx->node->n_in == 3 ? ctx->din[2].data : NULL;       /* (M) or NULL */
   int64_t batch = ctx->batch;
@@ -1273,6 +1394,8 @@ conv_backward (const HoneOpCtx *ctx)
         depthwise_args_init (&a, &g, g_newa (int64_t, g.kH * g.kW), g_newa (int64_t, g.kW),
                              g_newa (int64_t, g.kW));
         int64_t plane_work = MAX (1, g.Ho * g.Wo * g.kH * g.kW);
+        if (dx_fresh)
+          memset (dx, 0, (gsize) hone_tensor_numel (&ctx->din[0]) * sizeof (float));
         if (dx)
           hone_parallel_for (batch * g.C, MAX (1, 8192 / (plane_work * a.mult)),
                              depthwise_dx_task, &a);
@@ -1286,7 +1409,7 @@ conv_backward (const HoneOpCtx *ctx)
       {
         ConvPlan p = conv_plan (&g, batch, ctx->workspace_size, dw != NULL);
         SlotArgs a = { .g = &g, .p = &p, .batch = batch, .ws = ctx->workspace,
-                       .dx = dx, .dw = dw, .x = x, .w = w, .dy = dy };
+                       .dx = dx, .dx_fresh = dx_fresh, .dw = dw, .x = x, .w = w, .dy = dy };
         conv_run_slots (&a, TRUE);
       }
       break;
@@ -1297,6 +1420,7 @@ const HoneOpClass hone_op_conv = {
   .name = "Conv",
   /* x for dW, w for dX; the bias gradient needs neither. */
   .keep_inputs = (1u << 0) | (1u << 1),
+  .din_store = 1u << 0,
   .infer_shape = conv_infer_shape,
   .forward = conv_forward,
   .backward = conv_backward,

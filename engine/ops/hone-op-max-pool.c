@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "hone-ops.h"
 #include "hone-parallel.h"
@@ -25,6 +26,7 @@ typedef struct
   int64_t Ho, Wo;
   float *y;                 /* (N, C, Ho, Wo) */
   float *dx;                /* (N, C, H, W) */
+  gboolean dx_fresh;        /* backward: dx holds garbage, zero each plane first */
   gint32 *idx;              /* (N, C, Ho, Wo): index into the (H, W) plane, or NULL */
   const float *x;           /* (N, C, H, W) */
   const float *dy;          /* (N, C, Ho, Wo) */
@@ -275,7 +277,8 @@ max_pool_forward (const HoneOpCtx *ctx)
                      max_pool_is_2x2 (&a) ? max_pool_2x2_task : max_pool_forward_task, &a);
 }
 
-/* One plane per task: each output's gradient goes to its maximum. */
+/* One plane per task: each output's gradient goes to its maximum.  A
+ * fresh plane is zeroed just before, while it goes into cache anyway. */
 static void
 max_pool_backward_task (int64_t begin, int64_t end, gpointer data)
 {
@@ -286,6 +289,8 @@ max_pool_backward_task (int64_t begin, int64_t end, gpointer data)
       float *restrict dxp = a->dx + t * HW;
       const float *restrict dyp = a->dy + t * HWo;
       const gint32 *restrict ip = a->idx + t * HWo;
+      if (a->dx_fresh)
+        memset (dxp, 0, (gsize) HW * sizeof (float));
       for (int64_t k = 0; k < HWo; k++)
         dxp[ip[k]] += dyp[k];
     }
@@ -299,6 +304,7 @@ max_pool_backward (const HoneOpCtx *ctx)
   g_assert (ctx->saved != NULL);
   MaxPoolArgs a = {
     .dx = ctx->din[0].data,
+    .dx_fresh = (ctx->din_fresh & 1u) != 0,
     .dy = ctx->dout[0].data,
     .idx = ctx->saved,
   };
@@ -310,6 +316,7 @@ max_pool_backward (const HoneOpCtx *ctx)
 const HoneOpClass hone_op_max_pool = {
   .name = "MaxPool",
   /* Backward reads only the saved indices. */
+  .din_store = 1u << 0,
   .infer_shape = max_pool_infer_shape,
   .forward = max_pool_forward,
   .backward = max_pool_backward,

@@ -16,6 +16,7 @@ typedef struct
   const float *x;           /* (N, ...) forward */
   const float *out;         /* (N, ...) backward: the forward's y */
   const float *dy;          /* (N, ...) backward */
+  gboolean dx_fresh;        /* backward: store into dx instead of adding */
 } ReluArgs;
 
 /* Elements per task: large enough that a loop costs more than handing it
@@ -52,11 +53,18 @@ relu_backward_task (int64_t begin, int64_t end, gpointer data)
   const float *restrict dy = a->dy;
   /* Both loads unconditional, so GCC if-converts and vectorises instead of
    * branching on every (unpredictable) sign. */
-  for (int64_t i = begin; i < end; i++)
-    {
-      float g = dy[i];
-      dx[i] += y[i] > 0.0f ? g : 0.0f;
-    }
+  if (a->dx_fresh)
+    for (int64_t i = begin; i < end; i++)
+      {
+        float g = dy[i];
+        dx[i] = y[i] > 0.0f ? g : 0.0f;
+      }
+  else
+    for (int64_t i = begin; i < end; i++)
+      {
+        float g = dy[i];
+        dx[i] += y[i] > 0.0f ? g : 0.0f;
+      }
 }
 
 static void
@@ -64,13 +72,15 @@ relu_backward (const HoneOpCtx *ctx)
 {
   if (!ctx->din[0].data)
     return;
-  ReluArgs a = { .dx = ctx->din[0].data, .out = ctx->out[0].data, .dy = ctx->dout[0].data };
+  ReluArgs a = { .dx = ctx->din[0].data, .out = ctx->out[0].data, .dy = ctx->dout[0].data,
+                 .dx_fresh = (ctx->din_fresh & 1u) != 0 };
   hone_parallel_for (hone_tensor_numel (&ctx->out[0]), RELU_MIN_CHUNK, relu_backward_task, &a);
 }
 
 const HoneOpClass hone_op_relu = {
   .name = "Relu",
   .keep_outputs = 1u << 0,
+  .din_store = 1u << 0,
   .infer_shape = hone_op_infer_same_shape,
   .forward = relu_forward,
   .backward = relu_backward,

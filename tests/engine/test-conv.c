@@ -290,6 +290,16 @@ static const ConvCase big_cases[] = {
   { "depthwise-big",      3, 24, 20, 20, 24, 3, 3, {2, 2}, {1, 1, 1, 1}, {1, 1}, 24, TRUE },
   { "depthwise-flat-big", 3, 24, 20, 19, 48, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 24, TRUE },
   { "one-channel-big",    4, 1, 28, 28, 32, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, FALSE },
+  /* Planes that fit CONV_SMALL_PLANE_FLOATS padded are unfolded through a
+   * padded copy, so the small cases above go that way; the same
+   * attributes on planes too big for it take the general unfolding. */
+  { "big-asymmetric-pads",2, 3, 17, 18, 4, 3, 3, {1, 1}, {0, 1, 2, 0}, {1, 1}, 1, TRUE },
+  { "big-asym-stride-2",  2, 2, 18, 19, 3, 3, 3, {2, 2}, {2, 0, 1, 1}, {1, 1}, 1, TRUE },
+  { "big-dilation-2-1",   2, 2, 19, 18, 3, 3, 2, {2, 1}, {1, 0, 2, 1}, {2, 1}, 1, TRUE },
+  { "big-rect-kernel",    2, 2, 18, 20, 3, 2, 4, {1, 1}, {1, 2, 0, 1}, {1, 1}, 1, TRUE },
+  { "big-groups-stride-2",2, 4, 18, 18, 4, 3, 3, {2, 2}, {0, 1, 1, 0}, {1, 1}, 2, FALSE },
+  /* a small plane with enough channels to be unfolded in row blocks */
+  { "row-chunks-small-plane", 2, 520, 8, 8, 4, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, TRUE },
   { "groups-4-big",       3, 16, 12, 12, 32, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, 4, TRUE },
 };
 

@@ -621,6 +621,72 @@ test_validation (void)
   g_assert_cmpint (hone_optimizer_n_steps (o2), ==, 0);
 }
 
+/* step_and_zero updates exactly as step does, then leaves every trainable
+ * gradient zero and a frozen one as it was; when the step is refused it
+ * changes nothing but still zeroes the trainable gradients. */
+static void
+test_step_and_zero (void)
+{
+  const int64_t sizes[3] = { 5, 20000, 7 };
+  Model a, b;
+  model_init (&a, sizes, 3);
+  model_init (&b, sizes, 3);
+  hone_graph_set_trainable (b.g, b.ids[2], FALSE);
+  hone_graph_set_trainable (a.g, a.ids[2], FALSE);
+  g_assert_true (hone_graph_plan (a.g, 1, TRUE, NULL));
+  g_assert_true (hone_graph_plan (b.g, 1, TRUE, NULL));
+  HoneOptimConfig c;
+  hone_optim_config_init (&c, HONE_OPTIM_SGD);
+  c.momentum = 0.9;
+  c.nesterov = TRUE;
+  c.weight_decay = 0.01;
+  g_autoptr (HoneOptimizer) oa = hone_optimizer_new (a.g, &c, NULL);
+  g_autoptr (HoneOptimizer) ob = hone_optimizer_new (b.g, &c, NULL);
+  const HoneValue *frozen = hone_graph_value (b.g, b.ids[2]);
+  float *stale = hone_graph_grads (b.g) + frozen->offset;
+  for (int t = 0; t < 3; t++)
+    {
+      model_fill_grads (&a, t);
+      model_fill_grads (&b, t);
+      for (int64_t i = 0; i < sizes[2]; i++)
+        stale[i] = (float) i + 0.5f;
+      g_assert_true (hone_optimizer_step (oa, 0.02, NULL));
+      g_assert_true (hone_optimizer_step_and_zero (ob, 0.02, NULL));
+      int64_t n = frozen->offset + sizes[2];
+      g_assert_cmpmem (hone_graph_params (a.g), n * sizeof (float),
+                       hone_graph_params (b.g), n * sizeof (float));
+      g_assert_cmpfloat (hone_optimizer_last_grad_norm (oa), ==,
+                         hone_optimizer_last_grad_norm (ob));
+      for (int j = 0; j < 2; j++)
+        {
+          const float *grad = hone_graph_grad (b.g, b.ids[j]);
+          for (int64_t i = 0; i < sizes[j]; i++)
+            g_assert_cmpfloat (grad[i], ==, 0.0f);
+        }
+      for (int64_t i = 0; i < sizes[2]; i++)
+        g_assert_cmpfloat (stale[i], ==, (float) i + 0.5f);
+    }
+
+  Snapshot s;
+  snapshot_take (&s, &b, ob);
+  model_fill_grads (&b, 3);
+  hone_graph_grad (b.g, b.ids[1])[9000] = INFINITY;
+  g_autoptr (GError) error = NULL;
+  g_assert_false (hone_optimizer_step_and_zero (ob, 0.02, &error));
+  g_assert_error (error, HONE_ERROR, HONE_ERROR_DIVERGED);
+  g_assert_nonnull (strstr (error->message, "'p1'"));
+  snapshot_assert_same (&s, &b, ob);
+  for (int j = 0; j < 2; j++)
+    {
+      const float *grad = hone_graph_grad (b.g, b.ids[j]);
+      for (int64_t i = 0; i < sizes[j]; i++)
+        g_assert_cmpfloat (grad[i], ==, 0.0f);
+    }
+  snapshot_clear (&s);
+  model_clear (&a);
+  model_clear (&b);
+}
+
 /* Large tensors go through the threaded paths; the result must not depend
  * on the thread count. */
 static void
@@ -672,5 +738,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/optim/resume", test_resume);
   g_test_add_func ("/engine/optim/moments-layout", test_moments_layout);
   g_test_add_func ("/engine/optim/threads-deterministic", test_threads_deterministic);
+  g_test_add_func ("/engine/optim/step-and-zero", test_step_and_zero);
   return g_test_run ();
 }
