@@ -13,6 +13,7 @@
  *
  * It does not convert dtypes other than the ones Hone uses (floats to f32,
  * integers to i64 or u8), and does not slice tensors. */
+#include "hone-file-private.h"
 #include "config.h"
 
 #include <errno.h>
@@ -843,23 +844,10 @@ hone_safetensors_open (const char *path, GError **error)
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
   g_autofree char *display = g_filename_display_name (path);
 
-  /* O_NONBLOCK: a FIFO must not hang the open. */
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+  guint64 file_size;
+  int fd = hone_file_open_regular (path, display, &file_size, error);
   if (fd < 0)
-    {
-      int e = errno;
-      g_set_error (error, HONE_ERROR, HONE_ERROR_IO, "Could not open '%s': %s", display,
-                   g_strerror (e));
-      return NULL;
-    }
-  struct stat sb;
-  if (fstat (fd, &sb) != 0 || !S_ISREG (sb.st_mode))
-    {
-      g_set_error (error, HONE_ERROR, HONE_ERROR_IO, "Could not read '%s': not a regular file",
-                   display);
-      close (fd);
-      return NULL;
-    }
+    return NULL;
   GError *merr = NULL;
   GMappedFile *map = g_mapped_file_new_from_fd (fd, FALSE, &merr);
   close (fd);

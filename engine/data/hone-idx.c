@@ -2,6 +2,7 @@
  * files transparently), see hone-idx.h.
  *
  * This file does not interpret the elements. */
+#include "hone-file-private.h"
 #include "config.h"
 
 #include <errno.h>
@@ -98,24 +99,10 @@ hone_idx_open (const char *path, int rank, GError **error)
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   g_autofree char *display = g_filename_display_name (path);
-  /* O_NONBLOCK: a FIFO must not hang the open. */
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+  guint64 file_size;
+  int fd = hone_file_open_regular (path, display, &file_size, error);
   if (fd < 0)
-    {
-      int e = errno;
-      g_set_error (error, HONE_ERROR, HONE_ERROR_IO, "Could not open '%s': %s", display,
-                   g_strerror (e));
-      return NULL;
-    }
-  struct stat sb;
-  if (fstat (fd, &sb) != 0 || !S_ISREG (sb.st_mode))
-    {
-      g_set_error (error, HONE_ERROR, HONE_ERROR_IO, "Could not read '%s': not a regular file",
-                   display);
-      close (fd);
-      return NULL;
-    }
-  guint64 file_size = (guint64) sb.st_size;
+    return NULL;
   guint8 magic2[2] = { 0, 0 };
   gboolean gzipped = file_size >= 18 && pread (fd, magic2, 2, 0) == 2
                      && magic2[0] == 0x1f && magic2[1] == 0x8b;

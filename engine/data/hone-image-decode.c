@@ -9,6 +9,7 @@
  * the size checked, so an absurd header never reaches an allocation.
  *
  * This file does not resize, convert channels or cache anything. */
+#include "hone-file-private.h"
 #include "config.h"
 
 #include <errno.h>
@@ -492,30 +493,17 @@ decode_jpeg (const guint8 *bytes, gsize n, const char *display, int min_width, i
 static int
 open_regular (const char *path, const char *display, gsize *size, GError **error)
 {
-  /* O_NONBLOCK: a FIFO must not hang the open. */
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+  guint64 file_size;
+  int fd = hone_file_open_regular (path, display, &file_size, error);
   if (fd < 0)
-    {
-      int e = errno;
-      g_set_error (error, HONE_ERROR, HONE_ERROR_IO, "Could not open '%s': %s", display,
-                   g_strerror (e));
-      return -1;
-    }
-  struct stat sb;
-  if (fstat (fd, &sb) != 0 || !S_ISREG (sb.st_mode))
-    {
-      g_set_error (error, HONE_ERROR, HONE_ERROR_IO, "Could not read '%s': not a regular file",
-                   display);
-      close (fd);
-      return -1;
-    }
-  if (sb.st_size == 0)
+    return -1;
+  if (file_size == 0)
     {
       g_set_error (error, HONE_ERROR, HONE_ERROR_FORMAT, "'%s' is empty (0 bytes)", display);
       close (fd);
       return -1;
     }
-  *size = (gsize) sb.st_size;
+  *size = (gsize) file_size;
   return fd;
 }
 

@@ -1,0 +1,35 @@
+/* hone-file.c: see hone-file-private.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hone-error.h"
+#include "hone-file-private.h"
+
+int
+hone_file_open_regular (const char *path, const char *display, guint64 *size, GError **error)
+{
+  /* O_NONBLOCK: a FIFO must not hang the open. */
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+  if (fd < 0)
+    {
+      int e = errno;
+      g_set_error (error, HONE_ERROR, HONE_ERROR_IO, "Could not open '%s': %s", display,
+                   g_strerror (e));
+      return -1;
+    }
+  struct stat sb;
+  if (fstat (fd, &sb) != 0 || !S_ISREG (sb.st_mode))
+    {
+      g_set_error (error, HONE_ERROR, HONE_ERROR_IO, "Could not read '%s': not a regular file",
+                   display);
+      close (fd);
+      return -1;
+    }
+  *size = (guint64) sb.st_size;
+  return fd;
+}
