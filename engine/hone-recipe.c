@@ -169,8 +169,9 @@ static const KeyDef key_defs[] = {
   KEY_CUSTOM ("model.source", HONE_RECIPE_STRING, "", 0, 0, 0,
               "the path of a model file, or empty to use model.arch",
               parse_source, format_source,
-              "A model file to fine-tune instead of a built-in architecture (setting it clears "
-              "model.arch); leave it empty to use model.arch."),
+              "A model Hone wrote (a run's final.safetensors or best.safetensors, which record "
+              "their architecture, input size and normalisation) to fine-tune instead of a "
+              "built-in architecture; setting it clears model.arch."),
   KEY_STRING ("model.weights", weights, "", 0, "the path of a .safetensors file, or empty",
               "Pretrained weights to start from (a .safetensors file with the model's tensor "
               "names); empty starts from random weights, which needs more images and epochs."),

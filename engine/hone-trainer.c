@@ -1197,11 +1197,11 @@ arch_names (void)
 /* Loads model.weights, replacing the head when it does not fit the model's
  * classes or model.replace_head asks for a fresh one. */
 static gboolean
-load_weights (HoneTrainer *t, GError **error)
+load_weights (HoneTrainer *t, const char *path, GError **error)
 {
   const HoneRecipe *r = t->recipe;
   HoneGraph *g = t->graph;
-  g_autoptr (HoneSafetensors) st = hone_safetensors_open (r->weights, error);
+  g_autoptr (HoneSafetensors) st = hone_safetensors_open (path, error);
   if (!st)
     return FALSE;
   g_auto (GStrv) head = hone_graph_head_params (g);
@@ -1242,18 +1242,90 @@ load_weights (HoneTrainer *t, GError **error)
   return TRUE;
 }
 
+/* What a model file Hone wrote (final.safetensors, best.safetensors) says
+ * about itself in its metadata. */
+typedef struct
+{
+  char *arch;
+  int channels, height, width;
+  gboolean has_norm;
+  float mean[4], std[4];
+} ModelSource;
+
+static void
+model_source_clear (ModelSource *m)
+{
+  g_free (m->arch);
+}
+
+static gboolean
+parse_norm (const char *text, float *out, int n)
+{
+  g_auto (GStrv) parts = g_strsplit (text ? text : "", ",", -1);
+  if ((int) g_strv_length (parts) != n)
+    return FALSE;
+  for (int c = 0; c < n; c++)
+    {
+      char *end = NULL;
+      out[c] = (float) g_ascii_strtod (parts[c], &end);
+      if (end == parts[c] || *end != '\0')
+        return FALSE;
+    }
+  return TRUE;
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ModelSource, model_source_clear)
+
+/* model.source: a model Hone wrote; ONNX files and the zoo come later. */
+static gboolean
+read_model_source (const char *path, ModelSource *m, GError **error)
+{
+  if (!g_str_has_suffix (path, ".safetensors"))
+    {
+      g_set_error (error, HONE_ERROR, HONE_ERROR_UNSUPPORTED,
+                   "model.source = %s: this version reads models Hone wrote (.safetensors, such "
+                   "as a run's final.safetensors); for other weights use model.arch with "
+                   "model.weights", path);
+      return FALSE;
+    }
+  g_autoptr (HoneSafetensors) st = hone_safetensors_open (path, error);
+  if (!st)
+    return FALSE;
+  GHashTable *md = hone_safetensors_metadata (st);
+  const char *arch = g_hash_table_lookup (md, "hone.arch");
+  const char *input = g_hash_table_lookup (md, "hone.input");
+  gint64 chw[3] = { 0 };
+  g_auto (GStrv) dims = g_strsplit (input ? input : "", "x", -1);
+  gboolean ok = arch && hone_arch_find (arch) && g_strv_length (dims) == 3;
+  for (int i = 0; ok && i < 3; i++)
+    ok = g_ascii_string_to_signed (dims[i], 10, 1, HONE_ARCH_MAX_SIZE, &chw[i], NULL);
+  if (!ok)
+    {
+      g_set_error (error, HONE_ERROR, HONE_ERROR_MISMATCH,
+                   "model.source = %s: the file does not say which architecture and input it is "
+                   "for (metadata hone.arch and hone.input, which Hone writes into a run's model "
+                   "files); for bare weights use model.arch with model.weights", path);
+      return FALSE;
+    }
+  m->arch = g_strdup (arch);
+  m->channels = (int) chw[0];
+  m->height = (int) chw[1];
+  m->width = (int) chw[2];
+  int n = MIN (m->channels, 4);
+  m->has_norm = parse_norm (g_hash_table_lookup (md, "hone.mean"), m->mean, n)
+                && parse_norm (g_hash_table_lookup (md, "hone.std"), m->std, n);
+  return TRUE;
+}
+
 static gboolean
 setup_model (HoneTrainer *t, gboolean resuming, GError **error)
 {
   const HoneRecipe *r = t->recipe;
-  if (r->source && r->source[0])
-    {
-      g_set_error (error, HONE_ERROR, HONE_ERROR_UNSUPPORTED,
-                   "model.source = %s: training from a model file is not available in this version; "
-                   "use model.arch with model.weights", r->source);
-      return FALSE;
-    }
-  t->arch = r->arch ? hone_arch_find (r->arch) : NULL;
+  g_auto (ModelSource) source = { 0 };
+  if (r->source && r->source[0] && !read_model_source (r->source, &source, error))
+    return FALSE;
+  const char *arch_name = source.arch ? source.arch : r->arch;
+  t->arch = arch_name ? hone_arch_find (arch_name) : NULL;
   if (!t->arch)
     {
       g_autofree char *names = arch_names ();
@@ -1273,9 +1345,10 @@ setup_model (HoneTrainer *t, gboolean resuming, GError **error)
   HoneArchOptions opts;
   hone_arch_options_init (&opts, t->arch);
   opts.classes = t->n_classes;
-  opts.channels = r->channels > 0 ? r->channels : t->arch->default_channels;
-  opts.height = r->height > 0 ? r->height : t->arch->default_size;
-  opts.width = r->width > 0 ? r->width : t->arch->default_size;
+  opts.channels = r->channels > 0 ? r->channels : source.arch ? source.channels
+                                                               : t->arch->default_channels;
+  opts.height = r->height > 0 ? r->height : source.arch ? source.height : t->arch->default_size;
+  opts.width = r->width > 0 ? r->width : source.arch ? source.width : t->arch->default_size;
   opts.seed = r->seed;
   if (r->dropout > 0.0)
     opts.dropout = r->dropout;
@@ -1293,6 +1366,13 @@ setup_model (HoneTrainer *t, gboolean resuming, GError **error)
   for (int c = 0; c < 4; c++)
     given |= r->std[c] != 0.0f;
   hone_default_normalization (opts.channels, t->format.mean, t->format.std);
+  if (source.has_norm && source.channels == opts.channels)
+    for (int c = 0; c < MIN (opts.channels, 4); c++)
+      {
+        /* the model was trained on inputs normalised this way */
+        t->format.mean[c] = source.mean[c];
+        t->format.std[c] = source.std[c];
+      }
   for (int c = 0; given && c < MIN (opts.channels, 4); c++)
     {
       if (r->std[c] == 0.0f)
@@ -1311,7 +1391,8 @@ setup_model (HoneTrainer *t, gboolean resuming, GError **error)
     t->class_names[c] = c < t->data_classes ? g_strdup (hone_dataset_class_name (t->ds, c))
                                             : g_strdup_printf ("class %d", c);
 
-  if (r->weights && r->weights[0] && !resuming && !load_weights (t, error))
+  const char *weights = source.arch ? r->source : r->weights;
+  if (weights && weights[0] && !resuming && !load_weights (t, weights, error))
     return FALSE;
   return TRUE;
 }

@@ -863,6 +863,63 @@ test_head (void)
   g_assert_false (same_tensor (five, f3, "fc.weight", "fc.weight"));
 }
 
+/* model.source: a run's final.safetensors carries its architecture, input
+ * and normalisation, so a second run fine-tunes it with no model.arch; a
+ * file without that metadata is refused, naming it. */
+static void
+test_model_source (void)
+{
+  g_autofree char *first_dir = run_path ("source-first");
+  g_autoptr (HoneRecipe) r1 = small_recipe (200, 1);
+  set (r1, "model.input=1x20x20");
+  set (r1, "model.mean=0.25");
+  set (r1, "model.std=0.5");
+  {
+    g_autoptr (HoneTrainer) t = new_trainer (r1, first_dir);
+    g_assert_cmpint (hone_trainer_run_sync (t, NULL, NULL), ==, HONE_FINISH_COMPLETED);
+  }
+  g_autofree char *model = file_in (first_dir, "final.safetensors");
+
+  /* fine-tune it on other classes: the body comes from the file, the head is new */
+  g_autofree char *dir = run_path ("source-second");
+  g_autoptr (HoneRecipe) r = small_recipe (200, 1);
+  g_autofree char *src = g_strdup_printf ("model.source=%s", model);
+  set (r, src);
+  set (r, "data.source=fmnist:0-2");
+  set (r, "freeze.mode=head");
+  g_autoptr (HoneTrainer) t = new_trainer (r, dir);
+  g_autoptr (GPtrArray) seen = seen_array ();
+  g_assert_cmpint (run_collect (t, seen), ==, HONE_FINISH_COMPLETED);
+  g_assert_true (((Seen *) seen->pdata[0])->start.head_replaced);
+  g_autofree char *final = file_in (dir, "final.safetensors");
+  g_assert_true (same_tensor (model, final, "conv1.weight", "conv1.weight"));
+  int64_t n;
+  g_autofree float *fc = read_tensor (final, "fc.weight", &n);
+  g_assert_cmpint (n, ==, 3 * 128);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HoneSafetensors) st = hone_safetensors_open (final, &error);
+  g_assert_no_error (error);
+  GHashTable *md = hone_safetensors_metadata (st);
+  g_assert_cmpstr (g_hash_table_lookup (md, "hone.input"), ==, "1x20x20");
+  g_assert_cmpstr (g_hash_table_lookup (md, "hone.mean"), ==, "0.25");
+
+  /* bare weights (no hone.* metadata) and other formats are refused */
+  g_autofree char *bare = save_cnn_s ("bare.safetensors", 5, 13);
+  g_autoptr (HoneRecipe) rb = small_recipe (100, 1);
+  g_autofree char *bsrc = g_strdup_printf ("model.source=%s", bare);
+  set (rb, bsrc);
+  g_autofree char *bdir = run_path ("source-bare");
+  g_assert_null (hone_trainer_new (rb, bdir, &error));
+  g_assert_error (error, HONE_ERROR, HONE_ERROR_MISMATCH);
+  g_assert_nonnull (strstr (error->message, bare));
+  g_assert_nonnull (strstr (error->message, "model.weights"));
+  g_clear_error (&error);
+  set (rb, "model.source=model.onnx");
+  g_assert_null (hone_trainer_new (rb, bdir, &error));
+  g_assert_error (error, HONE_ERROR, HONE_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "model.onnx"));
+}
+
 /* ---- early stopping with restore_best ----------------------------------- */
 
 static void
@@ -1213,6 +1270,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/trainer/diverge", test_diverge);
   g_test_add_func ("/engine/trainer/unfreeze", test_unfreeze);
   g_test_add_func ("/engine/trainer/head", test_head);
+  g_test_add_func ("/engine/trainer/model-source", test_model_source);
   g_test_add_func ("/engine/trainer/early-stopping", test_early_stopping);
   g_test_add_func ("/engine/trainer/freeze-presets", test_freeze_presets);
   g_test_add_func ("/engine/trainer/lr-decay", test_lr_decay);
