@@ -125,6 +125,16 @@ hone_thread_lower_priority (void)
 }
 
 void
+hone_thread_background (void)
+{
+  hone_thread_lower_priority ();
+  errno = 0;
+  int cur = getpriority (PRIO_PROCESS, 0);
+  if (errno == 0 && cur < 10)
+    setpriority (PRIO_PROCESS, 0, 10);
+}
+
+void
 hone_parallel_for (int64_t n, int64_t min_chunk, HoneParallelFunc func, gpointer user_data)
 {
   if (n <= 0)

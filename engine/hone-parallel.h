@@ -24,6 +24,10 @@ int  hone_get_num_threads (void);
  * creates afterwards (the engine's workers, loader threads) inherit it. */
 void hone_thread_lower_priority (void);
 
+/* Lower still (nice +10), for helpers such as loader threads that should
+ * only take what the training threads leave. */
+void hone_thread_background (void);
+
 typedef void (*HoneParallelFunc) (int64_t begin, int64_t end, gpointer user_data);
 
 /* Calls func on contiguous chunks that together cover [0, n), on up to

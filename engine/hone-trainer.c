@@ -1447,10 +1447,13 @@ setup_training (HoneTrainer *t, GError **error)
     }
   t->snap_buffers = g_new0 (float, MAX (t->buffer_floats, 1));
 
-  /* BLAS and the loader share the cores rather than oversubscribe them */
+  /* Training gets every core; the loader threads run below it
+   * (hone_thread_background) and take what training leaves: decoding and
+   * augmenting a batch costs a small fraction of a training step (see
+   * bench/bench-data), so giving them whole cores would idle those cores. */
   int total = r->threads > 0 ? r->threads : (int) g_get_num_processors ();
   t->loader_threads = r->loader_threads > 0 ? r->loader_threads : default_loader_threads (total);
-  t->blas_threads = MAX (1, total - t->loader_threads);
+  t->blas_threads = MAX (1, total);
 
   HoneLoaderConfig lc = { 0 };
   lc.format = t->format;

@@ -359,18 +359,13 @@ work_one (HoneLoader *l, float *scratch)
     pthread_cond_broadcast (&l->idle_cond);
 }
 
-/* hone_thread_lower_priority also records in hone-parallel.c, without a
- * lock, that the engine's workers should follow; loader threads starting
- * together take turns at it. */
-static pthread_mutex_t lower_priority_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static void *
 worker_main (void *data)
 {
   HoneLoader *l = data;
-  pthread_mutex_lock (&lower_priority_lock);
-  hone_thread_lower_priority ();
-  pthread_mutex_unlock (&lower_priority_lock);
+  /* Below the training threads: the loader needs a small share of a core
+   * and takes it from idle time, so training may use every core. */
+  hone_thread_background ();
   float *scratch = g_new (float, l->sample_size);   /* (C, H, W) decoded, before augmenting */
 
   pthread_mutex_lock (&l->lock);
