@@ -37,27 +37,6 @@ add_run (const HoneBroadcastRun *run)
       y[i] = a[0] + b[0];
 }
 
-/* d(a + b)/da = d(a + b)/db = 1 */
-static void
-add_grad_run (const HoneBroadcastRun *run)
-{
-  float *restrict dx = run->dst;
-  const float *restrict dy = run->dy;
-  if (run->ds)
-    for (int64_t i = 0; i < run->n; i++)
-      dx[i] += dy[i];
-  else
-    dx[0] += hone_sum_f32 (dy, run->n);
-}
-
-static void
-add_forward (const HoneOpCtx *ctx)
-{
-  HoneBroadcast bc;
-  hone_broadcast_init (&bc, &ctx->in[0].shape, &ctx->in[1].shape);
-  hone_broadcast_forward (&bc, ctx->out[0].data, ctx->in[0].data, ctx->in[1].data, add_run);
-}
-
 typedef struct
 {
   float *dx;                /* (n) */
@@ -69,6 +48,12 @@ add_copy_task (int64_t begin, int64_t end, gpointer data)
 {
   const AddCopyArgs *a = data;
   memcpy (a->dx + begin, a->dy + begin, (gsize) (end - begin) * sizeof (float));
+}
+
+static void
+add_forward (const HoneOpCtx *ctx)
+{
+  hone_broadcast_op_forward (ctx, add_run);
 }
 
 static void
@@ -91,7 +76,8 @@ add_backward (const HoneOpCtx *ctx)
             }
           memset (dx, 0, (gsize) bc.numel_in[w] * sizeof (float));
         }
-      hone_broadcast_backward (&bc, w, dx, ctx->dout[0].data, NULL, NULL, add_grad_run);
+      hone_broadcast_backward (&bc, w, dx, ctx->dout[0].data, NULL, NULL,
+                               hone_broadcast_grad_identity);
     }
 }
 

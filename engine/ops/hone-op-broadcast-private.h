@@ -68,6 +68,13 @@ gboolean hone_op_check_broadcast_batch (HoneGraph *g, const HoneOpClass *op, con
 void hone_broadcast_forward (const HoneBroadcast *bc, float *y, const float *a, const float *b,
                              HoneBroadcastFunc func);
 
+/* The forward of a binary op: out[0] = func (in[0], in[1]), broadcast. */
+void hone_broadcast_op_forward (const HoneOpCtx *ctx, HoneBroadcastFunc func);
+
+/* The gradient run of an operand the result follows with slope 1 (both of
+ * Add's, Sub's first): dx += dy, summed over broadcast dimensions. */
+void hone_broadcast_grad_identity (const HoneBroadcastRun *run);
+
 /* Accumulates the gradient of operand `which` (0: a, 1: b) into dx, by runs
  * over dy (the output's gradient), a and b.  a or b may be NULL when func
  * does not read it. */

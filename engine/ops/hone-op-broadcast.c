@@ -345,3 +345,23 @@ hone_broadcast_backward (const HoneBroadcast *bc, int which, float *dx, const fl
       hone_parallel_for (bc->dim[k], MAX (1, MIN_WORK / MAX (per_index, 1)), box_chunk, &job);
     }
 }
+
+void
+hone_broadcast_op_forward (const HoneOpCtx *ctx, HoneBroadcastFunc func)
+{
+  HoneBroadcast bc;
+  hone_broadcast_init (&bc, &ctx->in[0].shape, &ctx->in[1].shape);
+  hone_broadcast_forward (&bc, ctx->out[0].data, ctx->in[0].data, ctx->in[1].data, func);
+}
+
+void
+hone_broadcast_grad_identity (const HoneBroadcastRun *run)
+{
+  float *restrict dx = run->dst;
+  const float *restrict dy = run->dy;
+  if (run->ds)
+    for (int64_t i = 0; i < run->n; i++)
+      dx[i] += dy[i];
+  else
+    dx[0] += hone_sum_f32 (dy, run->n);
+}

@@ -92,9 +92,7 @@ div_grad_b_run (const HoneBroadcastRun *run)
 static void
 div_forward (const HoneOpCtx *ctx)
 {
-  HoneBroadcast bc;
-  hone_broadcast_init (&bc, &ctx->in[0].shape, &ctx->in[1].shape);
-  hone_broadcast_forward (&bc, ctx->out[0].data, ctx->in[0].data, ctx->in[1].data, div_run);
+  hone_broadcast_op_forward (ctx, div_run);
 }
 
 static void

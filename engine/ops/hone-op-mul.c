@@ -72,9 +72,7 @@ mul_grad_b_run (const HoneBroadcastRun *run)
 static void
 mul_forward (const HoneOpCtx *ctx)
 {
-  HoneBroadcast bc;
-  hone_broadcast_init (&bc, &ctx->in[0].shape, &ctx->in[1].shape);
-  hone_broadcast_forward (&bc, ctx->out[0].data, ctx->in[0].data, ctx->in[1].data, mul_run);
+  hone_broadcast_op_forward (ctx, mul_run);
 }
 
 static void

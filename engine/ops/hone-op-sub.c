@@ -29,19 +29,6 @@ sub_run (const HoneBroadcastRun *run)
       y[i] = a[0] - b[0];
 }
 
-/* d(a - b)/da = 1 */
-static void
-sub_grad_a_run (const HoneBroadcastRun *run)
-{
-  float *restrict dx = run->dst;
-  const float *restrict dy = run->dy;
-  if (run->ds)
-    for (int64_t i = 0; i < run->n; i++)
-      dx[i] += dy[i];
-  else
-    dx[0] += hone_sum_f32 (dy, run->n);
-}
-
 /* d(a - b)/db = -1 */
 static void
 sub_grad_b_run (const HoneBroadcastRun *run)
@@ -58,9 +45,7 @@ sub_grad_b_run (const HoneBroadcastRun *run)
 static void
 sub_forward (const HoneOpCtx *ctx)
 {
-  HoneBroadcast bc;
-  hone_broadcast_init (&bc, &ctx->in[0].shape, &ctx->in[1].shape);
-  hone_broadcast_forward (&bc, ctx->out[0].data, ctx->in[0].data, ctx->in[1].data, sub_run);
+  hone_broadcast_op_forward (ctx, sub_run);
 }
 
 static void
@@ -70,7 +55,7 @@ sub_backward (const HoneOpCtx *ctx)
   hone_broadcast_init (&bc, &ctx->in[0].shape, &ctx->in[1].shape);
   if (ctx->din[0].data)
     hone_broadcast_backward (&bc, 0, ctx->din[0].data, ctx->dout[0].data, NULL, NULL,
-                             sub_grad_a_run);
+                             hone_broadcast_grad_identity);
   if (ctx->din[1].data)
     hone_broadcast_backward (&bc, 1, ctx->din[1].data, ctx->dout[0].data, NULL, NULL,
                              sub_grad_b_run);
