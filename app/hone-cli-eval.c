@@ -36,37 +36,6 @@ eval_add_options (GOptionContext *context)
   g_option_context_add_main_entries (context, entries, NULL);
 }
 
-/* Reads "0.1,0.2,0.3" into up to 4 floats; FALSE when it is not that. */
-static gboolean
-parse_floats (const char *text, float *out, int n)
-{
-  g_auto (GStrv) parts = g_strsplit (text ? text : "", ",", -1);
-  if ((int) g_strv_length (parts) != n)
-    return FALSE;
-  for (int i = 0; i < n; i++)
-    {
-      char *end = NULL;
-      double v = g_ascii_strtod (parts[i], &end);
-      if (!end || end == parts[i] || *end || !isfinite (v))
-        return FALSE;
-      out[i] = (float) v;
-    }
-  return TRUE;
-}
-
-static int
-classes_in_metadata (GHashTable *md)
-{
-  const char *text = md ? g_hash_table_lookup (md, "hone.classes") : NULL;
-  if (!text)
-    return 0;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, text, -1, NULL))
-    return 0;
-  JsonNode *root = json_parser_get_root (parser);
-  return JSON_NODE_HOLDS_ARRAY (root) ? (int) json_array_get_length (json_node_get_array (root)) : 0;
-}
-
 static void
 print_human (const HoneEvaluation *ev)
 {
@@ -133,7 +102,8 @@ eval_run (int argc, char **argv, GError **error)
   g_autoptr (HoneSafetensors) st = hone_safetensors_open (opt_weights, error);
   if (!st)
     return HONE_CLI_EXIT_FAILED;
-  GHashTable *md = hone_safetensors_metadata (st);
+  g_auto (HoneModelInfo) info = { 0 };
+  hone_model_info_read (hone_safetensors_metadata (st), &info);
 
   g_autoptr (HoneDataset) ds = hone_dataset_open (opt_data, error);
   if (!ds)
@@ -145,10 +115,12 @@ eval_run (int argc, char **argv, GError **error)
       fprintf (stderr, "warning: skipped %s: %s\n", issue->path, issue->message);
     }
 
-  int classes = opt_classes > 0 ? opt_classes : classes_in_metadata (md);
+  int classes = opt_classes > 0 ? opt_classes : info.n_classes;
   if (classes <= 0)
     classes = hone_dataset_n_classes (ds);
-  const char *input = opt_input ? opt_input : g_hash_table_lookup (md, "hone.input");
+  g_autofree char *recorded = info.channels ? g_strdup_printf ("%dx%dx%d", info.channels,
+                                                                info.height, info.width) : NULL;
+  const char *input = opt_input ? opt_input : recorded;
   g_autoptr (HoneGraph) g = hone_cli_build_model (opt_arch, classes, input, opt_weights, error);
   if (!g)
     return (*error)->domain == HONE_CLI_USAGE_ERROR ? HONE_CLI_EXIT_USAGE : HONE_CLI_EXIT_FAILED;
@@ -160,10 +132,13 @@ eval_run (int argc, char **argv, GError **error)
   format.channels = (int) in->shape.d[0];
   format.height = (int) in->shape.d[1];
   format.width = (int) in->shape.d[2];
-  int nc = MIN (format.channels, 4);
-  if (!parse_floats (g_hash_table_lookup (md, "hone.mean"), format.mean, nc)
-      || !parse_floats (g_hash_table_lookup (md, "hone.std"), format.std, nc))
-    hone_default_normalization (format.channels, format.mean, format.std);
+  hone_default_normalization (format.channels, format.mean, format.std);
+  if (info.has_norm && info.channels == format.channels)
+    for (int c = 0; c < MIN (format.channels, 4); c++)
+      {
+        format.mean[c] = info.mean[c];
+        format.std[c] = info.std[c];
+      }
 
   int n = hone_dataset_n_samples (ds);
   g_autofree int *indices = g_new (int, MAX (n, 1));

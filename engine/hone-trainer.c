@@ -1242,22 +1242,6 @@ load_weights (HoneTrainer *t, const char *path, GError **error)
   return TRUE;
 }
 
-/* What a model file Hone wrote (final.safetensors, best.safetensors) says
- * about itself in its metadata. */
-typedef struct
-{
-  char *arch;
-  int channels, height, width;
-  gboolean has_norm;
-  float mean[4], std[4];
-} ModelSource;
-
-static void
-model_source_clear (ModelSource *m)
-{
-  g_free (m->arch);
-}
-
 static gboolean
 parse_norm (const char *text, float *out, int n)
 {
@@ -1267,18 +1251,55 @@ parse_norm (const char *text, float *out, int n)
   for (int c = 0; c < n; c++)
     {
       char *end = NULL;
-      out[c] = (float) g_ascii_strtod (parts[c], &end);
-      if (end == parts[c] || *end != '\0')
+      double v = g_ascii_strtod (parts[c], &end);
+      if (end == parts[c] || *end != '\0' || !isfinite (v))
         return FALSE;
+      out[c] = (float) v;
     }
   return TRUE;
 }
 
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ModelSource, model_source_clear)
+void
+hone_model_info_read (GHashTable *md, HoneModelInfo *info)
+{
+  g_return_if_fail (info != NULL);
+  *info = (HoneModelInfo) { 0 };
+  if (!md)
+    return;
+  const char *arch = g_hash_table_lookup (md, "hone.arch");
+  if (arch && hone_arch_find (arch))
+    info->arch = g_strdup (arch);
+  const char *input = g_hash_table_lookup (md, "hone.input");
+  g_auto (GStrv) dims = g_strsplit (input ? input : "", "x", -1);
+  gint64 chw[3] = { 0 };
+  gboolean ok = g_strv_length (dims) == 3;
+  for (int i = 0; ok && i < 3; i++)
+    ok = g_ascii_string_to_signed (dims[i], 10, 1, HONE_ARCH_MAX_SIZE, &chw[i], NULL);
+  if (ok)
+    {
+      info->channels = (int) chw[0];
+      info->height = (int) chw[1];
+      info->width = (int) chw[2];
+      int n = MIN (info->channels, 4);
+      info->has_norm = parse_norm (g_hash_table_lookup (md, "hone.mean"), info->mean, n)
+                       && parse_norm (g_hash_table_lookup (md, "hone.std"), info->std, n);
+    }
+  const char *classes = g_hash_table_lookup (md, "hone.classes");
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  if (classes && json_parser_load_from_data (parser, classes, -1, NULL)
+      && JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
+    info->n_classes = (int) json_array_get_length (json_node_get_array (json_parser_get_root (parser)));
+}
+
+void
+hone_model_info_clear (HoneModelInfo *info)
+{
+  g_clear_pointer (&info->arch, g_free);
+}
 
 /* model.source: a model Hone wrote; ONNX files and the zoo come later. */
 static gboolean
-read_model_source (const char *path, ModelSource *m, GError **error)
+read_model_source (const char *path, HoneModelInfo *m, GError **error)
 {
   if (!g_str_has_suffix (path, ".safetensors"))
     {
@@ -1291,15 +1312,8 @@ read_model_source (const char *path, ModelSource *m, GError **error)
   g_autoptr (HoneSafetensors) st = hone_safetensors_open (path, error);
   if (!st)
     return FALSE;
-  GHashTable *md = hone_safetensors_metadata (st);
-  const char *arch = g_hash_table_lookup (md, "hone.arch");
-  const char *input = g_hash_table_lookup (md, "hone.input");
-  gint64 chw[3] = { 0 };
-  g_auto (GStrv) dims = g_strsplit (input ? input : "", "x", -1);
-  gboolean ok = arch && hone_arch_find (arch) && g_strv_length (dims) == 3;
-  for (int i = 0; ok && i < 3; i++)
-    ok = g_ascii_string_to_signed (dims[i], 10, 1, HONE_ARCH_MAX_SIZE, &chw[i], NULL);
-  if (!ok)
+  hone_model_info_read (hone_safetensors_metadata (st), m);
+  if (!m->arch || m->channels == 0)
     {
       g_set_error (error, HONE_ERROR, HONE_ERROR_MISMATCH,
                    "model.source = %s: the file does not say which architecture and input it is "
@@ -1307,13 +1321,6 @@ read_model_source (const char *path, ModelSource *m, GError **error)
                    "files); for bare weights use model.arch with model.weights", path);
       return FALSE;
     }
-  m->arch = g_strdup (arch);
-  m->channels = (int) chw[0];
-  m->height = (int) chw[1];
-  m->width = (int) chw[2];
-  int n = MIN (m->channels, 4);
-  m->has_norm = parse_norm (g_hash_table_lookup (md, "hone.mean"), m->mean, n)
-                && parse_norm (g_hash_table_lookup (md, "hone.std"), m->std, n);
   return TRUE;
 }
 
@@ -1321,7 +1328,7 @@ static gboolean
 setup_model (HoneTrainer *t, gboolean resuming, GError **error)
 {
   const HoneRecipe *r = t->recipe;
-  g_auto (ModelSource) source = { 0 };
+  g_auto (HoneModelInfo) source = { 0 };
   if (r->source && r->source[0] && !read_model_source (r->source, &source, error))
     return FALSE;
   const char *arch_name = source.arch ? source.arch : r->arch;
