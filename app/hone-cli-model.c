@@ -55,17 +55,8 @@ hone_cli_apply_trainable (HoneGraph *g, const char *spec, GError **error)
   for (int i = 0; prefixes[i]; i++)
     {
       g_strstrip (prefixes[i]);
-      int matched = 0;
-      for (int v = 0; v < hone_graph_n_values (g) && prefixes[i][0]; v++)
-        {
-          const HoneValue *value = hone_graph_value (g, v);
-          if (value->kind == HONE_VALUE_PARAM && g_str_has_prefix (value->name, prefixes[i]))
-            {
-              hone_graph_set_trainable (g, v, TRUE);
-              matched++;
-            }
-        }
-      if (matched == 0)
+      const char *one[] = { prefixes[i], NULL };
+      if (hone_graph_set_trainable_prefix (g, one, TRUE) == 0)
         {
           g_set_error (error, HONE_CLI_USAGE_ERROR, 0,
                        "--trainable: no parameter name starts with '%s'; use all, head, or prefixes "

@@ -713,7 +713,7 @@ hone_graph_set_lr_mult (HoneGraph *g, int param, float lr_mult)
 int
 hone_graph_set_trainable_prefix (HoneGraph *g, const char *const *prefixes, gboolean trainable)
 {
-  int changed = 0;
+  int matched = 0;
   for (guint i = 0; i < g->values->len; i++)
     {
       HoneValue *v = value_at (g, i);
@@ -721,14 +721,14 @@ hone_graph_set_trainable_prefix (HoneGraph *g, const char *const *prefixes, gboo
         continue;
       gboolean match = prefixes == NULL;
       for (int k = 0; prefixes && prefixes[k] && !match; k++)
-        match = g_str_has_prefix (v->name, prefixes[k]);
-      if (match && v->trainable != !!trainable)
+        match = prefixes[k][0] != '\0' && g_str_has_prefix (v->name, prefixes[k]);
+      if (match)
         {
           hone_graph_set_trainable (g, i, trainable);
-          changed++;
+          matched++;
         }
     }
-  return changed;
+  return matched;
 }
 
 void

@@ -129,7 +129,8 @@ float  *hone_graph_value_data  (HoneGraph *g, int id);
 void hone_graph_set_trainable (HoneGraph *g, int param, gboolean trainable);
 void hone_graph_set_lr_mult   (HoneGraph *g, int param, float lr_mult);
 /* Sets every parameter whose name starts with one of the prefixes (NULL:
- * all) to `trainable`; returns how many changed. */
+ * all; an empty prefix matches nothing) to `trainable`; returns how many
+ * parameters matched. */
 int  hone_graph_set_trainable_prefix (HoneGraph *g, const char *const *prefixes, gboolean trainable);
 /* For tests and sensitivity maps: ask for the gradient of an input. */
 void hone_graph_set_input_needs_grad (HoneGraph *g, int input, gboolean needs);
