@@ -1,0 +1,69 @@
+/* hone-model.h: a model ready to train, run or export, wherever it came
+ * from: a built-in architecture (model.arch), a model file Hone wrote
+ * (.safetensors with hone.* metadata), an ONNX file, or a built-in
+ * pretrained model of the zoo ("zoo:NAME").
+ *
+ * A HoneModel is the graph plus what a person and the data pipeline need to
+ * know about it: the input it expects (channels, size, normalisation), its
+ * class names and which parameters form its classifier head.  Loading can
+ * replace the head for a different number of classes (fine-tuning), with
+ * fresh parameters initialised from opts->seed.
+ *
+ * This file does not train and does not know about recipes. */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+#include "hone-error.h"
+#include "hone-graph.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  HoneGraph *graph;          /* owned */
+  char *source;              /* what was loaded: "zoo:NAME" or a path; NULL when built from an arch */
+  char *format;              /* "arch", "hone" (Hone-written safetensors), "onnx" */
+  char *arch;                /* built-in architecture name, or NULL for an imported graph */
+  char *description;         /* one line for people, or NULL */
+  int channels;              /* the input, per sample */
+  int height;
+  int width;
+  float mean[4];             /* normalisation the model expects, per channel (first 4) */
+  float std[4];
+  gboolean norm_from_file;   /* FALSE: ImageNet / Hone defaults were assumed */
+  int n_classes;
+  char **class_names;        /* (n_classes), NULL-terminated; "class N" where unknown */
+  char **head_params;        /* NULL-terminated names of the classifier head's parameters */
+  gboolean head_replaced;    /* the head was replaced while loading */
+  int opset;                 /* ONNX files: the default-domain opset; 0 otherwise */
+} HoneModel;
+
+typedef struct
+{
+  int classes;               /* 0: keep the model's own classes and head */
+  gboolean replace_head;     /* a fresh head even when the classes fit */
+  int channels;              /* 0: the model's own input */
+  int height;
+  int width;
+  double dropout;            /* < 0: the model's default */
+  uint64_t seed;             /* initialisation of new parameters */
+} HoneModelOptions;
+
+/* classes 0, no replacement, the model's own input, dropout -1, seed 0. */
+void       hone_model_options_init (HoneModelOptions *opts);
+
+/* source: "zoo:NAME", a .onnx file, or a .safetensors file Hone wrote.
+ * opts NULL: the defaults.  Errors name the source and say what to do. */
+HoneModel *hone_model_load  (const char *source, const HoneModelOptions *opts, GError **error);
+/* A built-in architecture with freshly initialised weights. */
+HoneModel *hone_model_build (const char *arch, const HoneModelOptions *opts, GError **error);
+void       hone_model_free  (HoneModel *model);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HoneModel, hone_model_free)
+
+/* Writes the model to path: ONNX (opset 13) for ".onnx", safetensors with
+ * hone.* metadata for ".safetensors"; atomically (nothing is left behind on
+ * failure). */
+gboolean   hone_model_save  (const HoneModel *model, const char *path, GError **error);
+
+G_END_DECLS
