@@ -41,6 +41,9 @@ struct _HoneSession
   /* the current or last run */
   HoneSessionState state;
   HoneTrainer *trainer;
+  GThread *pump;            /* moves the trainer's events into `events` */
+  GAsyncQueue *events;      /* (HoneEvent *) for the main loop */
+  gint pump_quit;           /* atomic */
   guint run_serial;
   gboolean stop_requested;  /* while preparing */
   char *run_dir;
@@ -473,6 +476,47 @@ handle_event (HoneSession *self, const HoneEvent *ev)
     finish_trainer (self);
 }
 
+/* The pump thread: waits for the trainer's events and hands them to the
+ * main loop through a GAsyncQueue.  The main thread then never takes the
+ * trainer's lock, which a low-priority training thread may hold while the
+ * kernel gives the CPU to others (priority inversion on a busy machine). */
+static gpointer
+pump_thread (gpointer data)
+{
+  HoneSession *self = data;
+
+  while (!g_atomic_int_get (&self->pump_quit))
+    {
+      HoneEvent *ev = hone_trainer_wait_event (self->trainer, 100);
+      if (ev == NULL)
+        continue;
+      gboolean last = ev->kind == HONE_EVENT_FINISHED;
+      g_async_queue_push (self->events, ev);
+      if (last)
+        break;
+    }
+  return NULL;
+}
+
+static void
+stop_pump (HoneSession *self)
+{
+  if (self->pump == NULL)
+    return;
+  g_atomic_int_set (&self->pump_quit, 1);
+  g_thread_join (self->pump);
+  self->pump = NULL;
+  g_atomic_int_set (&self->pump_quit, 0);
+}
+
+static void
+clear_events (HoneSession *self)
+{
+  HoneEvent *ev;
+  while ((ev = g_async_queue_try_pop (self->events)) != NULL)
+    hone_event_free (ev);
+}
+
 static gboolean
 drain_events (gpointer user_data)
 {
@@ -483,7 +527,7 @@ drain_events (gpointer user_data)
 
   for (int i = 0; i < DRAIN_MAX_EVENTS && self->trainer != NULL && serial == self->run_serial; i++)
     {
-      HoneEvent *ev = hone_trainer_pop_event (self->trainer);
+      HoneEvent *ev = g_async_queue_try_pop (self->events);
       if (ev == NULL)
         break;
       if (ev->kind == HONE_EVENT_STEP)
@@ -519,8 +563,10 @@ drain_events (gpointer user_data)
 static void
 finish_trainer (HoneSession *self)
 {
-  /* The trainer's thread ends right after its FINISHED event: joining it
-   * waits at most for it to return. */
+  /* The trainer's thread ends right after its FINISHED event, and the pump
+   * after passing it on: joining them waits at most for them to return. */
+  stop_pump (self);
+  clear_events (self);
   g_clear_pointer (&self->trainer, hone_trainer_free);
   self->run_serial++;
   set_state (self, HONE_SESSION_FINISHED);
@@ -626,6 +672,8 @@ prepare_ready (GObject *object, GAsyncResult *result, gpointer user_data)
       g_signal_emit (self, signals[SIGNAL_ERROR], 0, _("Training could not start"), error->message);
       return;
     }
+  clear_events (self);
+  self->pump = g_thread_new ("hone-events", pump_thread, self);
   set_state (self, HONE_SESSION_RUNNING);
   if (self->drain_id == 0)
     {
@@ -1086,7 +1134,11 @@ hone_session_dispose (GObject *object)
   HoneSession *self = HONE_SESSION (object);
 
   g_clear_handle_id (&self->drain_id, g_source_remove);
-  /* stops the run and waits for its thread (within one batch) */
+  /* stops the run and waits for its threads (within one batch) */
+  if (self->trainer != NULL)
+    hone_trainer_stop (self->trainer);
+  stop_pump (self);
+  clear_events (self);
   g_clear_pointer (&self->trainer, hone_trainer_free);
   self->run_serial++;
   self->model_serial++;
@@ -1106,6 +1158,7 @@ hone_session_finalize (GObject *object)
   g_free (self->loading_key);
   g_free (self->run_dir);
   hone_evaluation_free (self->evaluation);
+  g_async_queue_unref (self->events);
 
   G_OBJECT_CLASS (hone_session_parent_class)->finalize (object);
 }
@@ -1185,6 +1238,7 @@ static void
 hone_session_init (HoneSession *self)
 {
   self->recipe = hone_recipe_new ();
+  self->events = g_async_queue_new ();
   self->n_epochs = self->recipe->epochs;
   self->eta = -1;
 }
