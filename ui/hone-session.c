@@ -154,10 +154,11 @@ model_job_free (ModelJob *job)
 static char *
 model_key (const HoneRecipe *r)
 {
-  return g_strdup_printf ("%s|%s|%s|%d|%d|%d|%d|%g|%s", r->arch ? r->arch : "",
+  /* everything the model and the data summary depend on */
+  return g_strdup_printf ("%s|%s|%s|%d|%d|%d|%d|%g|%s|%d", r->arch ? r->arch : "",
                           r->source ? r->source : "", r->weights ? r->weights : "",
                           r->classes, r->channels, r->height, r->width, r->dropout,
-                          r->data_source ? r->data_source : "");
+                          r->data_source ? r->data_source : "", r->limit);
 }
 
 static HoneModel *
