@@ -106,8 +106,9 @@ void         hone_session_export_async    (HoneSession *self, const char *path,
 gboolean     hone_session_export_finish   (HoneSession *self, GAsyncResult *result, GError **error);
 gboolean     hone_session_get_exporting   (HoneSession *self);
 
-/* For tests: the longest time one drain of the event queue took on the
- * main loop, in seconds, and the number of "event" emissions so far. */
+/* For tests: the most CPU time one drain of the event queue (handlers of
+ * "event" included) took on the main thread, in seconds, and the number of
+ * "event" emissions so far. */
 double       hone_session_get_max_drain_seconds (HoneSession *self);
 guint        hone_session_get_events_emitted    (HoneSession *self);
 

@@ -459,7 +459,7 @@ test_train (void)
   g_source_remove (tick);
 
   g_test_message ("main loop while training: worst gap %.1f ms, %.1f ms of it not waiting for a CPU, "
-                  "%.1f ms of CPU time; longest drain %.2f ms; %d step events",
+                  "%.1f ms of CPU time; longest drain %.2f ms of CPU time; %d step events",
                   watch.worst_gap / 1000.0, watch.worst_blocked / 1000.0, watch.worst_cpu / 1000.0,
                   hone_session_get_max_drain_seconds (s) * 1000, watch.steps);
 
