@@ -10,6 +10,9 @@
 #include "hone-arch.h"
 #include "hone-format.h"
 #include "hone-model-page.h"
+#if HONE_HAVE_ZOO
+#include "hone-zoo.h"
+#endif
 
 /* ---- HoneModelEntry: one built-in model -------------------------------- */
 
@@ -23,6 +26,7 @@ struct _HoneModelEntry
   char *description;    /* translated */
   char *input;          /* "28 × 28, 1 channel" */
   int64_t params;       /* 0 until measured */
+  gboolean pretrained;  /* a zoo model */
   GtkWidget *check;     /* the row's "selected" mark, while the row exists */
   GtkWidget *params_label;
 };
@@ -66,9 +70,12 @@ struct _HoneModelPage
   AdwBin parent_instance;
 
   HoneSession *session;
-  GListStore *entries;
+  GListStore *entries;        /* the architectures, with fresh weights */
+  GListStore *zoo_entries;    /* the pretrained models */
   GCancellable *cancellable;
 
+  AdwPreferencesGroup *zoo_group;
+  GtkListBox *zoo_list;
   GtkListBox *models_list;
   AdwPreferencesGroup *summary_group;
   GtkSpinner *spinner;
@@ -97,14 +104,15 @@ static void
 update_checks (HoneModelPage *self)
 {
   const char *name = current_name (self);
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->entries));
+  GListModel *stores[] = { G_LIST_MODEL (self->zoo_entries), G_LIST_MODEL (self->entries) };
 
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr (HoneModelEntry) e = g_list_model_get_item (G_LIST_MODEL (self->entries), i);
-      if (e->check != NULL)
-        gtk_widget_set_opacity (e->check, g_strcmp0 (e->name, name) == 0 ? 1.0 : 0.0);
-    }
+  for (guint s = 0; s < G_N_ELEMENTS (stores); s++)
+    for (guint i = 0; i < g_list_model_get_n_items (stores[s]); i++)
+      {
+        g_autoptr (HoneModelEntry) e = g_list_model_get_item (stores[s], i);
+        if (e->check != NULL)
+          gtk_widget_set_opacity (e->check, g_strcmp0 (e->name, name) == 0 ? 1.0 : 0.0);
+      }
 }
 
 static void
@@ -237,7 +245,8 @@ create_row (gpointer item, gpointer user_data)
   HoneModelEntry *e = item;
   GtkWidget *row = adw_action_row_new ();
 
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), e->name);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row),
+                                 g_str_has_prefix (e->name, "zoo:") ? e->name + 4 : e->name);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), e->description);
   adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 2);
   gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
@@ -300,6 +309,46 @@ measure_done (GObject *object, GAsyncResult *result, gpointer user_data)
     }
 }
 
+#if HONE_HAVE_ZOO
+/* The zoo's manifest, read off the main thread into entries. */
+static void
+zoo_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  GPtrArray *entries = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HoneZoo) zoo = hone_zoo_open (NULL, FALSE, &error);
+
+  for (int i = 0; zoo != NULL && i < hone_zoo_n_entries (zoo); i++)
+    {
+      const HoneZooEntry *z = hone_zoo_entry (zoo, i);
+      HoneModelEntry *e = g_object_new (HONE_TYPE_MODEL_ENTRY, NULL);
+      g_autofree char *acc = hone_format_percent (z->accuracy);
+      g_autofree char *split = hone_format_data_source (z->split);
+      e->name = g_strconcat (HONE_ZOO_PREFIX, z->name, NULL);
+      /* TRANSLATORS: a pretrained model: its description, then "94.6 % on Fashion-MNIST test set 0–4" */
+      e->description = g_strdup_printf (_("%s · %s on %s"), z->description, acc, split);
+      e->input = format_input (z->channels, z->height, z->width);
+      e->params = z->params;
+      e->pretrained = TRUE;
+      g_ptr_array_add (entries, e);
+    }
+  g_task_return_pointer (task, entries, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+zoo_done (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GPtrArray) entries = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  if (entries == NULL || g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+    return;
+  HoneModelPage *self = HONE_MODEL_PAGE (user_data);
+  g_list_store_splice (self->zoo_entries, 0, g_list_model_get_n_items (G_LIST_MODEL (self->zoo_entries)),
+                       entries->pdata, entries->len);
+  gtk_widget_set_visible (GTK_WIDGET (self->zoo_group), entries->len > 0);
+}
+#endif
+
 static void
 fill_entries (HoneModelPage *self)
 {
@@ -317,10 +366,15 @@ fill_entries (HoneModelPage *self)
       g_object_unref (e);
     }
 
-  /* the page is kept alive by the task until it returns; cancelled on dispose */
+  /* the tasks do not keep the page alive: they are cancelled on dispose */
   g_autoptr (GTask) task = g_task_new (NULL, self->cancellable, measure_done, self);
   g_task_set_task_data (task, names, (GDestroyNotify) g_ptr_array_unref);
   g_task_run_in_thread (task, measure_thread);
+
+#if HONE_HAVE_ZOO
+  g_autoptr (GTask) zoo_task = g_task_new (NULL, self->cancellable, zoo_done, self);
+  g_task_run_in_thread (zoo_task, zoo_thread);
+#endif
 }
 
 void
@@ -346,7 +400,9 @@ gboolean
 hone_model_page_select (HoneModelPage *self, const char *name)
 {
   g_return_val_if_fail (HONE_IS_MODEL_PAGE (self), FALSE);
-  if (self->session == NULL || hone_arch_find (name) == NULL || hone_session_is_active (self->session))
+  if (self->session == NULL || hone_session_is_active (self->session))
+    return FALSE;
+  if (hone_arch_find (name) == NULL && !g_str_has_prefix (name, "zoo:"))
     return FALSE;
   hone_session_select_model (self->session, name);
   update_checks (self);
@@ -392,6 +448,7 @@ hone_model_page_finalize (GObject *object)
   HoneModelPage *self = HONE_MODEL_PAGE (object);
 
   g_clear_object (&self->entries);
+  g_clear_object (&self->zoo_entries);
   g_clear_object (&self->cancellable);
   G_OBJECT_CLASS (hone_model_page_parent_class)->finalize (object);
 }
@@ -406,6 +463,8 @@ hone_model_page_class_init (HoneModelPageClass *klass)
   object_class->finalize = hone_model_page_finalize;
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/hone/Hone/hone-model-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, HoneModelPage, zoo_group);
+  gtk_widget_class_bind_template_child (widget_class, HoneModelPage, zoo_list);
   gtk_widget_class_bind_template_child (widget_class, HoneModelPage, models_list);
   gtk_widget_class_bind_template_child (widget_class, HoneModelPage, summary_group);
   gtk_widget_class_bind_template_child (widget_class, HoneModelPage, spinner);
@@ -425,8 +484,10 @@ hone_model_page_init (HoneModelPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->entries = g_list_store_new (HONE_TYPE_MODEL_ENTRY);
+  self->zoo_entries = g_list_store_new (HONE_TYPE_MODEL_ENTRY);
   self->cancellable = g_cancellable_new ();
   gtk_list_box_bind_model (self->models_list, G_LIST_MODEL (self->entries), create_row, self, NULL);
+  gtk_list_box_bind_model (self->zoo_list, G_LIST_MODEL (self->zoo_entries), create_row, self, NULL);
   fill_entries (self);
   update_summary (self);
 }
