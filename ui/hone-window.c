@@ -547,6 +547,15 @@ static void
 session_model_changed (HoneWindow *self)
 {
   pages_set_model (self);
+#if HONE_HAVE_TRAINING_PAGE
+  /* the schedule's plot needs the run's length in steps */
+  HoneRecipe *r = hone_session_get_recipe (self->session);
+  int samples = hone_session_get_data_samples (self->session);
+  if (samples > 0)
+    hone_training_page_set_data_size (HONE_TRAINING_PAGE (self->training_page),
+                                      (int) (samples * (1.0 - r->val_split - r->test_split)),
+                                      hone_session_get_data_classes (self->session));
+#endif
   update_model_label (self);
   update_data_label (self);
 }
