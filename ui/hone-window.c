@@ -844,7 +844,7 @@ hone_window_export (HoneWindow *self)
     }
   HoneRecipe *r = hone_session_get_recipe (self->session);
   g_autofree char *model = hone_format_model_name (r->arch, r->source);
-#if HONE_HAVE_MODEL_API
+#if HONE_HAVE_MODEL_API && HONE_HAVE_ONNX_EXPORT
   g_autofree char *name = g_strdup_printf ("%s-finetuned.onnx", model);
   GtkFileFilter *filters[] = {
     make_filter (_("ONNX model"), "*.onnx", NULL),
