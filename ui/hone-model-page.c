@@ -248,7 +248,7 @@ create_row (gpointer item, gpointer user_data)
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row),
                                  g_str_has_prefix (e->name, "zoo:") ? e->name + 4 : e->name);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), e->description);
-  adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 2);
+  adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 3);
   gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
   g_object_set_data_full (G_OBJECT (row), "hone-entry", g_object_ref (e), g_object_unref);
 
