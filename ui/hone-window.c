@@ -151,6 +151,20 @@ update_model_label (HoneWindow *self)
   HoneRecipe *r = hone_session_get_recipe (self->session);
   g_autofree char *name = hone_format_model_name (r->arch, r->source);
   int64_t params = hone_session_get_params (self->session);
+  int64_t trainable_params = hone_session_get_trainable_params (self->session);
+#if HONE_HAVE_LAYERS_PAGE
+  /* between runs, what the Layers page's freezing will train */
+  if (!hone_session_is_active (self->session) && hone_session_get_model (self->session) != NULL)
+    {
+      int64_t t = 0, total = 0;
+      hone_layers_page_get_counts (HONE_LAYERS_PAGE (self->layers_page), &t, &total);
+      if (total > 0)
+        {
+          params = total;
+          trainable_params = t;
+        }
+    }
+#endif
 
   if (hone_session_get_loading (self->session) && hone_session_get_model (self->session) == NULL)
     {
@@ -164,7 +178,7 @@ update_model_label (HoneWindow *self)
       return;
     }
   g_autofree char *total = hone_format_count ((double) params);
-  g_autofree char *trainable = hone_format_count ((double) hone_session_get_trainable_params (self->session));
+  g_autofree char *trainable = hone_format_count ((double) trainable_params);
   /* TRANSLATORS: the status strip: model, parameters, trainable parameters,
    * "resnet18 · 11.2 M params, 2.1 M trainable" */
   g_autofree char *text = g_strdup_printf (_("%s · %s params, %s trainable"), name, total, trainable);
@@ -646,7 +660,10 @@ run_chooser (HoneWindow *self, const char *title, GtkFileChooserAction action, c
 
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (native), TRUE);
   for (int i = 0; filters != NULL && filters[i] != NULL; i++)
-    gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), filters[i]);
+    {
+      gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), filters[i]);
+      g_object_unref (filters[i]);
+    }
   if (suggested_name != NULL)
     gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (native), suggested_name);
   g_object_set_data_full (G_OBJECT (native), "hone-window", g_object_ref (self), g_object_unref);

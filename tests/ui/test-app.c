@@ -239,6 +239,8 @@ test_actions (void)
   check_action_opens ("open-project", NULL, GTK_TYPE_FILE_CHOOSER_DIALOG);
   check_action_opens ("save", NULL, GTK_TYPE_FILE_CHOOSER_DIALOG);
   check_action_opens ("open-model", NULL, GTK_TYPE_FILE_CHOOSER_DIALOG);
+  check_action_opens ("open-data", NULL, GTK_TYPE_FILE_CHOOSER_DIALOG);
+  g_assert_cmpstr (hone_window_get_visible_page (win), ==, "data");
   /* export before any run: a dialog says what to do */
   check_action_opens ("export", NULL, ADW_TYPE_MESSAGE_DIALOG);
 
