@@ -115,17 +115,31 @@ check_action_opens (const char *action, GVariant *param, GType type)
 
 /* Renders widget to a PNG in the build folder and checks that it is not
  * blank: the luminance must vary. */
+static gboolean
+allocated (gpointer data)
+{
+  return gtk_widget_get_mapped (data) && gtk_widget_get_width (data) > 100 && gtk_widget_get_height (data) > 100;
+}
+
 static void
 screenshot (GtkWidget *widget, const char *name)
 {
+  wait_until (allocated, widget, 30, "the widget to be laid out");
   int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
   g_assert_cmpint (width, >, 100);
   g_assert_cmpint (height, >, 100);
 
+  /* a widget that has not been drawn yet gives no node: let a frame pass */
   g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  g_autoptr (GskRenderNode) node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_autoptr (GskRenderNode) node = NULL;
+  for (int tries = 0; node == NULL && tries < 100; tries++)
+    {
+      GtkSnapshot *snapshot = gtk_snapshot_new ();
+      gdk_paintable_snapshot (paintable, snapshot, width, height);
+      node = gtk_snapshot_free_to_node (snapshot);
+      if (node == NULL)
+        spin (0.1);
+    }
   g_assert_nonnull (node);
   GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
   g_autoptr (GdkTexture) texture = gsk_renderer_render_texture (renderer, node,
