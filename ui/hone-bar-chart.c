@@ -59,7 +59,7 @@ hone_class_color (int k, GdkRGBA *color)
 static void
 free_layouts (HoneBarChart *self)
 {
-  for (int i = 0; i < self->n; i++)
+  for (int i = 0; self->label_layouts && i < self->n; i++)
     {
       g_clear_object (&self->label_layouts[i]);
       g_clear_object (&self->count_layouts[i]);

@@ -171,3 +171,28 @@ hone_ui_test_model_free (HoneModel *m)
   g_strfreev (m->head_params);
   g_free (m);
 }
+
+static GtkScrolledWindow *
+find_scrolled (GtkWidget *w)
+{
+  if (GTK_IS_SCROLLED_WINDOW (w))
+    return GTK_SCROLLED_WINDOW (w);
+  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkScrolledWindow *s = find_scrolled (c);
+      if (s)
+        return s;
+    }
+  return NULL;
+}
+
+void
+hone_ui_test_scroll (GtkWidget *widget, double fraction)
+{
+  GtkScrolledWindow *sw = find_scrolled (widget);
+  g_assert_nonnull (sw);
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (sw);
+  double range = gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj);
+  gtk_adjustment_set_value (adj, gtk_adjustment_get_lower (adj) + fraction * MAX (range, 0));
+  hone_ui_test_wait (400);
+}

@@ -25,6 +25,9 @@ cairo_surface_t *hone_ui_test_render (GtkWidget *widget);
 /* When HONE_TEST_SCREENSHOTS names a folder, writes the widget there as
  * NAME.png (and as NAME-dark.png in the dark style). */
 void             hone_ui_test_screenshot (GtkWidget *widget, const char *name);
+/* Scrolls the first scrolled window inside widget to fraction (0 top, 1
+ * bottom) of its range. */
+void             hone_ui_test_scroll (GtkWidget *widget, double fraction);
 /* A model from a built-in architecture with fresh weights, filled by hand
  * (transfer full; free with hone_ui_test_model_free, which frees what
  * this filled in). */
