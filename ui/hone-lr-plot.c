@@ -307,8 +307,7 @@ draw (HoneLrPlot *self, cairo_t *cr, double width, double height)
           else
             cairo_line_to (cr, xa, y);
           first = FALSE;
-          if ((steps && self->steps[i] >= warm) || i + 1 == self->n_samples
-              || self->steps[i + 1] == warm)
+          if ((steps && self->steps[i] >= warm) || i + 1 == self->n_samples)
             {
               double xb = hone_lr_plot_x_for_step (self, i + 1 < self->n_samples ? (double) self->steps[i + 1]
                                                                                : (double) self->total_steps);

@@ -478,9 +478,11 @@ update_plot (HoneTrainingPage *self)
     g_free (labels[i]);
 
   g_autofree char *peak = g_strdup_printf ("%.3g", hone_lr_plot_get_peak (self->plot));
-  /* Translators: caption under the LR plot */
-  g_autofree char *caption = g_strdup_printf (_("%d epochs of %" G_GINT64_FORMAT " steps (about %d training images, batch %d × %d); peak learning rate %s. Shaded: warmup; dashed: a group unfreezes."),
-                                              r->epochs, per_epoch, train_images (self), r->batch,
+  g_autofree char *steps = g_strdup_printf ("%" G_GINT64_FORMAT, per_epoch);
+  /* Translators: caption under the LR plot: epochs, steps per epoch,
+   * training images, batch, accumulation, peak learning rate */
+  g_autofree char *caption = g_strdup_printf (_("%d epochs of %s steps (about %d training images, batch %d × %d); peak learning rate %s. Shaded: warmup; dashed: a group unfreezes."),
+                                              r->epochs, steps, train_images (self), r->batch,
                                               r->accum, peak);
   gtk_label_set_text (self->plot_caption, caption);
 }
