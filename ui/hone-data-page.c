@@ -53,6 +53,8 @@ struct _HoneDataPage
   GtkLabel *summary_label;
   HoneBarChart *chart;
   GtkGridView *grid;
+  GtkWidget *samples_window;
+  GtkWidget *preview_box;
   GtkLabel *preview_label;
   GtkPicture *original_picture;
   GtkGrid *preview_grid;
@@ -256,6 +258,7 @@ set_loading (HoneDataPage *self, gboolean loading)
     return;
   self->loading = loading;
   gtk_spinner_set_spinning (self->spinner, loading);
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), loading);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADING]);
 }
 
@@ -451,6 +454,8 @@ update_preview (HoneDataPage *self, gboolean reroll)
   gtk_picture_set_paintable (self->original_picture, NULL);
   for (int i = 0; i < N_PREVIEW; i++)
     gtk_picture_set_paintable (self->previews[i], NULL);
+  gtk_widget_set_visible (self->preview_box, self->preview_image && self->recipe);
+  gtk_widget_set_visible (self->samples_window, g_list_model_get_n_items (G_LIST_MODEL (self->samples)) > 0);
   if (!self->preview_image || !self->recipe)
     {
       gtk_label_set_text (self->preview_label, _("Open a data set to see how its images are augmented."));
@@ -791,6 +796,8 @@ hone_data_page_class_init (HoneDataPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HoneDataPage, summary_label);
   gtk_widget_class_bind_template_child (widget_class, HoneDataPage, chart);
   gtk_widget_class_bind_template_child (widget_class, HoneDataPage, grid);
+  gtk_widget_class_bind_template_child (widget_class, HoneDataPage, samples_window);
+  gtk_widget_class_bind_template_child (widget_class, HoneDataPage, preview_box);
   gtk_widget_class_bind_template_child (widget_class, HoneDataPage, preview_label);
   gtk_widget_class_bind_template_child (widget_class, HoneDataPage, original_picture);
   gtk_widget_class_bind_template_child (widget_class, HoneDataPage, preview_grid);

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 #include <locale.h>
+#include <string.h>
 
 #include "hone-ui-test-util.h"
 
@@ -123,6 +124,15 @@ hone_ui_test_screenshot (GtkWidget *widget, const char *name)
   AdwStyleManager *sm = adw_style_manager_get_default ();
   adw_style_manager_set_color_scheme (sm, ADW_COLOR_SCHEME_FORCE_LIGHT);
   write_png (widget, dir, name);
+  /* the X screen too, as a person sees the window (ImageMagick's import) */
+  g_autofree char *import = g_find_program_in_path ("import");
+  if (import && g_getenv ("DISPLAY"))
+    {
+      g_autofree char *file = g_strdup_printf ("%s/%s-screen.png", dir, name);
+      const char *argv[] = { import, "-window", "root", file, NULL };
+      g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                    NULL, NULL, NULL, NULL, NULL, NULL);
+    }
   adw_style_manager_set_color_scheme (sm, ADW_COLOR_SCHEME_FORCE_DARK);
   g_autofree char *dark = g_strconcat (name, "-dark", NULL);
   write_png (widget, dir, dark);

@@ -229,6 +229,7 @@ test_folder (Fixture *f, gconstpointer data)
   wait_loaded (f);
   g_assert_null (hone_data_page_get_counts (f->page));
   g_assert_false (hone_data_page_get_imbalanced (f->page));
+  hone_ui_test_scroll (GTK_WIDGET (f->page), 0.0);
   hone_ui_test_screenshot (GTK_WIDGET (f->page), "data-error");
 }
 
