@@ -108,10 +108,12 @@ hone_freeze_set_matching (HoneGraph *g, const char *const *prefixes, gboolean tr
   return set_matching (g, head, prefixes, trainable);
 }
 
-gboolean
-hone_recipe_apply_freezing (const HoneRecipe *r, HoneGraph *g, const char *model, GError **error)
+/* What freeze.* makes of every parameter: trainable[id] for each value id
+ * (others untouched).  Reads the graph only. */
+static gboolean
+compute_freezing (const HoneRecipe *r, const HoneGraph *g, const char *model, gboolean *trainable,
+                  GError **error)
 {
-  g_return_val_if_fail (r != NULL && g != NULL, FALSE);
   g_auto (GStrv) head = hone_graph_head_params (g);
   g_autoptr (GPtrArray) blocks = hone_graph_blocks (g);
   int nb = (int) blocks->len;
@@ -135,31 +137,40 @@ hone_recipe_apply_freezing (const HoneRecipe *r, HoneGraph *g, const char *model
         continue;
       gboolean head_param = hone_freeze_is_head (v, head);
       int bi = block_index (blocks, v->block);
-      gboolean trainable = TRUE;
+      gboolean t = TRUE;
       switch (r->freeze_mode)
         {
         case HONE_FREEZE_NONE:
         case HONE_FREEZE_LIST:
-          trainable = TRUE;
+          t = TRUE;
           break;
         case HONE_FREEZE_HEAD:
-          trainable = head_param;
+          t = head_param;
           break;
         case HONE_FREEZE_LAST:
-          trainable = head_param || bi >= nb - r->freeze_blocks;
+          t = head_param || bi >= nb - r->freeze_blocks;
           break;
         case HONE_FREEZE_FIRST:
-          trainable = head_param || bi >= r->freeze_blocks;
+          t = head_param || bi >= r->freeze_blocks;
           break;
         }
-      hone_graph_set_trainable (g, id, trainable);
+      trainable[id] = t;
     }
 
   if (r->freeze_mode == HONE_FREEZE_LIST)
     for (int i = 0; r->freeze_list && r->freeze_list[i]; i++)
       {
-        const char *one[] = { r->freeze_list[i], NULL };
-        if (set_matching (g, head, one, FALSE) == 0)
+        int matched = 0;
+        for (int id = 0; id < hone_graph_n_values (g); id++)
+          {
+            const HoneValue *v = hone_graph_value (g, id);
+            if (v->kind == HONE_VALUE_PARAM && hone_freeze_matches (v, head, r->freeze_list[i]))
+              {
+                trainable[id] = FALSE;
+                matched++;
+              }
+          }
+        if (matched == 0)
           {
             g_autofree char *names = blocks_text (blocks);
             g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
@@ -171,10 +182,12 @@ hone_recipe_apply_freezing (const HoneRecipe *r, HoneGraph *g, const char *model
   return TRUE;
 }
 
-gboolean
-hone_recipe_apply_lr_mults (const HoneRecipe *r, HoneGraph *g, const char *model, GError **error)
+/* What layers.lr_decay and layers.lr_mult make of every parameter's
+ * multiplier: mult[id] for each value id (others untouched). */
+static gboolean
+compute_lr_mults (const HoneRecipe *r, const HoneGraph *g, const char *model, float *mult_out,
+                  GError **error)
 {
-  g_return_val_if_fail (r != NULL && g != NULL, FALSE);
   g_auto (GStrv) head = hone_graph_head_params (g);
   g_autoptr (GPtrArray) blocks = hone_graph_blocks (g);
   int nb = (int) blocks->len;
@@ -188,7 +201,7 @@ hone_recipe_apply_lr_mults (const HoneRecipe *r, HoneGraph *g, const char *model
       if (v->kind != HONE_VALUE_PARAM)
         continue;
       int dist = hone_freeze_is_head (v, head) ? 0 : nb - block_index (blocks, v->block);
-      hone_graph_set_lr_mult (g, id, (float) pow (decay, dist));
+      mult_out[id] = (float) pow (decay, dist);
     }
 
   for (int i = 0; r->lr_mults && r->lr_mults[i]; i++)
@@ -213,7 +226,7 @@ hone_recipe_apply_lr_mults (const HoneRecipe *r, HoneGraph *g, const char *model
               && (prefix_matches (v, prefix)
                   || (strcmp (prefix, "head") == 0 && hone_freeze_is_head (v, head))))
             {
-              hone_graph_set_lr_mult (g, id, v->lr_mult * (float) mult);
+              mult_out[id] = mult_out[id] * (float) mult;
               matched++;
             }
         }
@@ -230,22 +243,43 @@ hone_recipe_apply_lr_mults (const HoneRecipe *r, HoneGraph *g, const char *model
 }
 
 gboolean
-hone_recipe_plan_freezing (const HoneRecipe *r, HoneGraph *g, const char *model,
+hone_recipe_apply_freezing (const HoneRecipe *r, HoneGraph *g, const char *model, GError **error)
+{
+  g_return_val_if_fail (r != NULL && g != NULL, FALSE);
+  int n = hone_graph_n_values (g);
+  g_autofree gboolean *trainable = g_new0 (gboolean, MAX (n, 1));
+  if (!compute_freezing (r, g, model, trainable, error))
+    return FALSE;
+  for (int id = 0; id < n; id++)
+    if (hone_graph_value (g, id)->kind == HONE_VALUE_PARAM)
+      hone_graph_set_trainable (g, id, trainable[id]);
+  return TRUE;
+}
+
+gboolean
+hone_recipe_apply_lr_mults (const HoneRecipe *r, HoneGraph *g, const char *model, GError **error)
+{
+  g_return_val_if_fail (r != NULL && g != NULL, FALSE);
+  int n = hone_graph_n_values (g);
+  g_autofree float *mult = g_new0 (float, MAX (n, 1));
+  if (!compute_lr_mults (r, g, model, mult, error))
+    return FALSE;
+  for (int id = 0; id < n; id++)
+    if (hone_graph_value (g, id)->kind == HONE_VALUE_PARAM)
+      hone_graph_set_lr_mult (g, id, mult[id]);
+  return TRUE;
+}
+
+gboolean
+hone_recipe_plan_freezing (const HoneRecipe *r, const HoneGraph *g, const char *model,
                            HoneFreezePlan *plan, GError **error)
 {
   g_return_val_if_fail (r != NULL && g != NULL && plan != NULL, FALSE);
   int n = hone_graph_n_values (g);
-  g_autofree gboolean *was_trainable = g_new (gboolean, n);
-  g_autofree float *was_mult = g_new (float, n);
-  for (int id = 0; id < n; id++)
-    {
-      const HoneValue *v = hone_graph_value (g, id);
-      was_trainable[id] = v->trainable;
-      was_mult[id] = v->lr_mult;
-    }
-
-  gboolean ok = hone_recipe_apply_freezing (r, g, model, error)
-                && hone_recipe_apply_lr_mults (r, g, model, error);
+  g_autofree gboolean *trainable = g_new0 (gboolean, MAX (n, 1));
+  g_autofree float *mult = g_new0 (float, MAX (n, 1));
+  gboolean ok = compute_freezing (r, g, model, trainable, error)
+                && compute_lr_mults (r, g, model, mult, error);
   g_auto (GStrv) head = hone_graph_head_params (g);
   for (int id = 0; id < n; id++)
     {
@@ -253,9 +287,9 @@ hone_recipe_plan_freezing (const HoneRecipe *r, HoneGraph *g, const char *model,
       plan[id] = (HoneFreezePlan) { 0 };
       if (!ok || v->kind != HONE_VALUE_PARAM)
         continue;
-      plan[id].trainable = v->trainable;
-      plan[id].lr_mult = v->lr_mult;
-      for (int i = 0; !v->trainable && i < r->n_unfreeze && !plan[id].unfreeze_epoch; i++)
+      plan[id].trainable = trainable[id];
+      plan[id].lr_mult = mult[id];
+      for (int i = 0; !trainable[id] && i < r->n_unfreeze && !plan[id].unfreeze_epoch; i++)
         {
           g_auto (GStrv) prefixes = g_strsplit (r->unfreeze_what[i] ? r->unfreeze_what[i] : "", ",", -1);
           for (int k = 0; prefixes[k] && !plan[id].unfreeze_epoch; k++)
@@ -263,13 +297,5 @@ hone_recipe_plan_freezing (const HoneRecipe *r, HoneGraph *g, const char *model,
               plan[id].unfreeze_epoch = r->unfreeze_epoch[i];
         }
     }
-
-  for (int id = 0; id < n; id++)
-    if (hone_graph_value (g, id)->kind == HONE_VALUE_PARAM)
-      {
-        if (hone_graph_value (g, id)->trainable != was_trainable[id])
-          hone_graph_set_trainable (g, id, was_trainable[id]);
-        hone_graph_set_lr_mult (g, id, was_mult[id]);
-      }
   return ok;
 }

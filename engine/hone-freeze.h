@@ -36,14 +36,14 @@ gboolean   hone_freeze_matches (const HoneValue *v, char **head, const char *pre
  * state of the first epoch).  model names the model in error messages
  * ("resnet18"; NULL: "the model").  FALSE with HONE_ERROR_INVALID naming
  * freeze.blocks or freeze.list when the setting does not fit the graph;
- * the graph may then be partly changed. */
+ * the graph is then left as it was. */
 gboolean   hone_recipe_apply_freezing (const HoneRecipe *recipe, HoneGraph *g, const char *model,
                                        GError **error);
 
 /* Sets every parameter's `lr_mult`: layers.lr_decay^d for a block d blocks
  * before the head (the head 1), times each matching layers.lr_mult entry.
  * FALSE with HONE_ERROR_INVALID naming layers.lr_mult for an entry that
- * matches nothing. */
+ * matches nothing (the graph left as it was). */
 gboolean   hone_recipe_apply_lr_mults (const HoneRecipe *recipe, HoneGraph *g, const char *model,
                                        GError **error);
 
@@ -59,8 +59,9 @@ typedef struct
 /* Fills plan[id] for every value id of g (plan has hone_graph_n_values (g)
  * entries; values other than parameters get { FALSE, 0, 0 }) with what
  * hone_recipe_apply_freezing, hone_recipe_apply_lr_mults and the recipe's
- * layers.unfreeze will do, leaving g as it was.  Errors as theirs. */
-gboolean   hone_recipe_plan_freezing (const HoneRecipe *recipe, HoneGraph *g, const char *model,
+ * layers.unfreeze will do.  Only reads g (the same computation as the
+ * apply functions, which then write it).  Errors as theirs. */
+gboolean   hone_recipe_plan_freezing (const HoneRecipe *recipe, const HoneGraph *g, const char *model,
                                       HoneFreezePlan *plan, GError **error);
 
 /* Sets `trainable` on every parameter one of prefixes matches; returns how

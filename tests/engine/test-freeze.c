@@ -234,6 +234,10 @@ test_recipe_plan (void)
 
   /* errors name the setting */
   g_assert_true (hone_recipe_set (r, "freeze.list=nothing", &error));
+  int64_t before = hone_graph_n_trainable_params (g);
+  g_assert_false (hone_recipe_apply_freezing (r, g, "resnet18", &error));
+  g_assert_cmpint (hone_graph_n_trainable_params (g), ==, before);   /* left as it was */
+  g_clear_error (&error);
   g_assert_false (hone_recipe_plan_freezing (r, g, "resnet18", plan, &error));
   g_assert_error (error, HONE_ERROR, HONE_ERROR_INVALID);
   g_assert_nonnull (strstr (error->message, "freeze.list"));
