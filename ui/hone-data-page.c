@@ -39,7 +39,8 @@ struct _HoneDataPage
   AdwBin parent_instance;
 
   AdwActionRow *source_row;
-  AdwComboRow *subset_row;
+  GtkWidget *subset_row;
+  GtkDropDown *subset_drop;
   GtkSpinButton *val_spin;
   GtkSpinButton *limit_spin;
   GtkSwitch *balanced_switch;
@@ -536,9 +537,9 @@ set_key (HoneDataPage *self, const char *key, const char *value)
 }
 
 static void
-subset_changed (AdwComboRow *row, GParamSpec *pspec, HoneDataPage *self)
+subset_changed (GtkDropDown *drop, GParamSpec *pspec, HoneDataPage *self)
 {
-  guint i = adw_combo_row_get_selected (row);
+  guint i = gtk_drop_down_get_selected (drop);
   if (self->updating || i >= G_N_ELEMENTS (subset_sources))
     return;
   set_source (self, subset_sources[i]);
@@ -783,6 +784,7 @@ hone_data_page_class_init (HoneDataPageClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/hone/Hone/ui/hone-data-page.ui");
   gtk_widget_class_bind_template_child (widget_class, HoneDataPage, source_row);
   gtk_widget_class_bind_template_child (widget_class, HoneDataPage, subset_row);
+  gtk_widget_class_bind_template_child (widget_class, HoneDataPage, subset_drop);
   gtk_widget_class_bind_template_child (widget_class, HoneDataPage, val_spin);
   gtk_widget_class_bind_template_child (widget_class, HoneDataPage, limit_spin);
   gtk_widget_class_bind_template_child (widget_class, HoneDataPage, balanced_switch);
@@ -839,7 +841,7 @@ hone_data_page_init (HoneDataPage *self)
     }
   gtk_widget_add_css_class (GTK_WIDGET (self->original_picture), "card");
 
-  g_signal_connect (self->subset_row, "notify::selected", G_CALLBACK (subset_changed), self);
+  g_signal_connect (self->subset_drop, "notify::selected", G_CALLBACK (subset_changed), self);
   g_signal_connect (self->val_spin, "value-changed", G_CALLBACK (val_changed), self);
   g_signal_connect (self->limit_spin, "value-changed", G_CALLBACK (limit_changed), self);
   g_signal_connect (self->balanced_switch, "notify::active", G_CALLBACK (balanced_changed), self);
@@ -874,9 +876,8 @@ hone_data_page_sync (HoneDataPage *self)
   for (guint i = 0; i < G_N_ELEMENTS (subset_sources); i++)
     if (strcmp (source, subset_sources[i]) == 0)
       subset = i;
-  gtk_widget_set_visible (GTK_WIDGET (self->subset_row), g_str_has_prefix (source, "fmnist"));
-  if (subset != GTK_INVALID_LIST_POSITION)
-    adw_combo_row_set_selected (self->subset_row, subset);
+  gtk_widget_set_visible (self->subset_row, g_str_has_prefix (source, "fmnist"));
+  gtk_drop_down_set_selected (self->subset_drop, subset);
   g_autofree char *described = g_str_has_prefix (source, "fmnist")
                                  ? g_strdup_printf (_("Fashion-MNIST, built in (%s)"), source)
                                  : g_strdup (source);
