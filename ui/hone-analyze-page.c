@@ -320,7 +320,6 @@ hone_analyze_page_dispose (GObject *object)
   HoneAnalyzePage *self = HONE_ANALYZE_PAGE (object);
   if (self->sorted)
     g_signal_handlers_disconnect_by_func (self->sorted, on_items_changed, self);
-  gtk_widget_dispose_template (GTK_WIDGET (self), HONE_TYPE_ANALYZE_PAGE);
   g_clear_object (&self->sorted);
   g_clear_object (&self->filtered);
   g_clear_object (&self->samples);

@@ -382,8 +382,9 @@ static void
 hone_heatmap_measure (GtkWidget *widget, GtkOrientation orientation, int for_size,
                       int *minimum, int *natural, int *minimum_baseline, int *natural_baseline)
 {
-  *minimum = 240;
-  *natural = 460;
+  /* cells of at least about 60 pixels for five to ten classes */
+  *minimum = orientation == GTK_ORIENTATION_VERTICAL ? 380 : 300;
+  *natural = 480;
 }
 
 static void

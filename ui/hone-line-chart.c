@@ -147,7 +147,7 @@ format_number (char *buf, gsize len, double v, double step)
     g_snprintf (buf, len, "%.*f M", step >= 1e6 ? 0 : 1, v / 1e6);
   else if (a >= 1e4)
     g_snprintf (buf, len, "%.*f k", step >= 1e3 ? 0 : 1, v / 1e3);
-  else if (step > 0 && step < 1e-3 && a < 1e-2)
+  else if (step > 0 && step < 1e-5)
     g_snprintf (buf, len, "%.1e", v);
   else
     {
@@ -188,7 +188,7 @@ format_value (HoneLineChart *self, char *buf, gsize len, double v)
     {
       char num[32];
       double a = fabs (v);
-      if (a != 0 && (a < 1e-3 || a >= 1e5))
+      if (a != 0 && (a < 1e-4 || a >= 1e5))
         g_snprintf (num, sizeof num, "%.3e", v);
       else if (a >= 100)
         g_snprintf (num, sizeof num, "%.1f", v);
@@ -472,7 +472,8 @@ ensure_layout (HoneLineChart *self)
           else
             {
               double pad = (hi - lo) * 0.06;
-              if (pad == 0)
+              /* a constant (to rounding) series: a band around it */
+              if (hi - lo <= 1e-9 * MAX (fabs (hi), fabs (lo)))
                 pad = fabs (hi) > 0 ? fabs (hi) * 0.1 : 1;
               gboolean nonneg = lo >= 0;
               lo -= pad;

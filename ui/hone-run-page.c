@@ -538,7 +538,6 @@ static void
 hone_run_page_dispose (GObject *object)
 {
   HoneRunPage *self = HONE_RUN_PAGE (object);
-  gtk_widget_dispose_template (GTK_WIDGET (self), HONE_TYPE_RUN_PAGE);
   g_clear_object (&self->train_loss);
   g_clear_object (&self->val_loss);
   g_clear_object (&self->train_accuracy);

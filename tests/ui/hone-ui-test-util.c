@@ -1,6 +1,7 @@
 /* hone-ui-test-util.c: see hone-ui-test-util.h. */
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 
 #include "hone-ui-test-util.h"
@@ -134,4 +135,65 @@ hone_ui_test_screenshot (const char *name)
     g_test_message ("no screenshot %s: %s", file, error->message);
   else
     g_test_message ("screenshot %s", file);
+}
+
+static void
+set (HoneRecipe *r, const char *assignment)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean ok = hone_recipe_set (r, assignment, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+}
+
+HoneRecipe *
+hone_ui_test_tiny_recipe (int limit, int epochs)
+{
+  HoneRecipe *r = hone_recipe_new ();
+  set (r, "model.arch=cnn-s");
+  set (r, "data.source=fmnist:5-9");
+  g_autofree char *l = g_strdup_printf ("data.limit=%d", limit);
+  set (r, l);
+  set (r, "data.val_split=0.2");
+  set (r, "data.test_split=0");
+  g_autofree char *e = g_strdup_printf ("train.epochs=%d", epochs);
+  set (r, e);
+  set (r, "train.batch=32");
+  set (r, "train.seed=7");
+  set (r, "train.threads=2");
+  set (r, "augment.enabled=false");
+  set (r, "optimizer.name=adam");
+  set (r, "optimizer.lr=0.002");
+  set (r, "schedule.name=cosine");
+  set (r, "freeze.mode=none");
+  return r;
+}
+
+char *
+hone_ui_test_make_tmpdir (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("hone-ui-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  return dir;
+}
+
+void
+hone_ui_test_remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      GDir *dir = g_dir_open (path, 0, NULL);
+      const char *name;
+      while (dir && (name = g_dir_read_name (dir)))
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          hone_ui_test_remove_tree (child);
+        }
+      if (dir)
+        g_dir_close (dir);
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
 }

@@ -6,6 +6,8 @@
 
 #include <adwaita.h>
 
+#include "hone-recipe.h"
+
 G_BEGIN_DECLS
 
 /* g_test_init, gtk_init and adw_init. */
@@ -27,5 +29,12 @@ double           hone_ui_test_color_distance (const GdkRGBA *a, const GdkRGBA *b
 void             hone_ui_test_set_dark   (gboolean dark);
 /* Saves the screen as HONE_UI_SCREENSHOTS/name.png, when that is set. */
 void             hone_ui_test_screenshot (const char *name);
+
+/* A quick deterministic run of cnn-s on `limit` images of fmnist:5-9, a
+ * fifth of them for validation, `epochs` epochs of batches of 32. */
+HoneRecipe      *hone_ui_test_tiny_recipe (int limit, int epochs);
+/* A new empty folder under the temporary folder (g_free; remove_tree). */
+char            *hone_ui_test_make_tmpdir (void);
+void             hone_ui_test_remove_tree (const char *path);
 
 G_END_DECLS
