@@ -479,9 +479,11 @@ hone_analyze_page_set_evaluation (HoneAnalyzePage *self, const HoneEvaluation *e
   g_list_store_splice (self->classes, 0, g_list_model_get_n_items (G_LIST_MODEL (self->classes)),
                        rows->pdata, rows->len);
 
-  /* Translators: the validation summary: accuracy, mean loss, macro F1, images */
-  g_autofree char *summary = g_strdup_printf (_("%.1f %% accurate · loss %.3f · macro F1 %.3f · %" G_GINT64_FORMAT " images"),
-                                              100 * ev->accuracy, ev->loss, ev->macro_f1, ev->n_samples);
+  char images[32];
+  g_snprintf (images, sizeof images, "%" G_GINT64_FORMAT, ev->n_samples);
+  /* Translators: the validation summary: accuracy, mean loss, macro F1, number of images */
+  g_autofree char *summary = g_strdup_printf (_("%.1f %% accurate · loss %.3f · macro F1 %.3f · %s images"),
+                                              100 * ev->accuracy, ev->loss, ev->macro_f1, images);
   gtk_label_set_label (self->summary_label, summary);
   gtk_stack_set_visible_child_name (self->stack, "analysis");
   update_gallery_state (self);

@@ -297,16 +297,17 @@ update_tooltip (HoneHeatmap *self)
   for (int i = 0; i < self->k; i++)
     row += self->counts[t * self->k + i];
   g_autofree char *text = NULL;
+  char count[32], total[32];
+  g_snprintf (count, sizeof count, "%" G_GINT64_FORMAT, self->counts[t * self->k + p]);
+  g_snprintf (total, sizeof total, "%" G_GINT64_FORMAT, row);
   if (t == p)
     /* Translators: a heat-map cell: "42 of 50 images of Sandal were recognised (84.0 %)" */
-    text = g_strdup_printf (_("%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " images of %s were recognised (%.1f %%)"),
-                            self->counts[t * self->k + p], row, self->names[t],
-                            100 * self->values[t * self->k + p]);
+    text = g_strdup_printf (_("%s of %s images of %s were recognised (%.1f %%)"), count, total,
+                            self->names[t], 100 * self->values[t * self->k + p]);
   else
     /* Translators: a heat-map cell: "3 of 50 images of Sandal were taken for Sneaker (6.0 %)" */
-    text = g_strdup_printf (_("%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " images of %s were taken for %s (%.1f %%)"),
-                            self->counts[t * self->k + p], row, self->names[t], self->names[p],
-                            100 * self->values[t * self->k + p]);
+    text = g_strdup_printf (_("%s of %s images of %s were taken for %s (%.1f %%)"), count, total,
+                            self->names[t], self->names[p], 100 * self->values[t * self->k + p]);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self), text);
 }
 

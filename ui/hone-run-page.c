@@ -248,7 +248,8 @@ hone_run_page_push_event (HoneRunPage *self, const HoneEvent *ev)
     {
     case HONE_EVENT_STARTED:
       show_start (self);
-      gtk_label_set_label (self->status_label, ev->start.resumed ? _("Resumed") : _("Training"));
+      gtk_label_set_label (self->status_label,
+                           ev->start.resumed ? _("Resumed") : C_("run status", "Training"));
       show_progress (self, ev, 0, ev->start.batches_per_epoch);
       break;
 
@@ -305,7 +306,7 @@ hone_run_page_push_event (HoneRunPage *self, const HoneEvent *ev)
       break;
 
     case HONE_EVENT_RESUMED:
-      gtk_label_set_label (self->status_label, _("Training"));
+      gtk_label_set_label (self->status_label, C_("run status", "Training"));
       if (self->divergence_row)
         {
           gtk_list_box_remove (self->messages, self->divergence_row);
@@ -591,10 +592,10 @@ hone_run_page_init (HoneRunPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->train_loss = series (_("Training"), HONE_SERIES_ROLE_TRAIN, FALSE);
-  self->val_loss = series (_("Validation"), HONE_SERIES_ROLE_VALIDATION, TRUE);
-  self->train_accuracy = series (_("Training"), HONE_SERIES_ROLE_TRAIN, FALSE);
-  self->val_accuracy = series (_("Validation"), HONE_SERIES_ROLE_VALIDATION, TRUE);
+  self->train_loss = series (C_("chart series", "Training"), HONE_SERIES_ROLE_TRAIN, FALSE);
+  self->val_loss = series (C_("chart series", "Validation"), HONE_SERIES_ROLE_VALIDATION, TRUE);
+  self->train_accuracy = series (C_("chart series", "Training"), HONE_SERIES_ROLE_TRAIN, FALSE);
+  self->val_accuracy = series (C_("chart series", "Validation"), HONE_SERIES_ROLE_VALIDATION, TRUE);
   self->lr = series (_("Learning rate"), HONE_SERIES_ROLE_LEARNING_RATE, FALSE);
   hone_series_set_smoothable (self->lr, FALSE);
   self->speed = series (_("Images/s"), HONE_SERIES_ROLE_THROUGHPUT, FALSE);

@@ -1,6 +1,7 @@
 /* hone-ui-test-util.c: see hone-ui-test-util.h. */
 #include "config.h"
 
+#include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <math.h>
 
@@ -10,6 +11,15 @@ void
 hone_ui_test_init (int *argc, char ***argv)
 {
   g_test_init (argc, argv, NULL);
+  /* HONE_TEST_LOCALEDIR: compiled translations, to look at the pages in
+   * another language (LANG=C.UTF-8 LANGUAGE=zh_CN) */
+  const char *localedir = g_getenv ("HONE_TEST_LOCALEDIR");
+  if (localedir && *localedir)
+    {
+      bindtextdomain (GETTEXT_PACKAGE, localedir);
+      bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+      textdomain (GETTEXT_PACKAGE);
+    }
   gtk_init ();
   adw_init ();
   /* no animations: what a test reads is what is shown */
