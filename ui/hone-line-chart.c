@@ -586,6 +586,31 @@ set_series_style (HoneLineChart *self, cairo_t *cr, ChartSeries *cs, double widt
     cairo_set_dash (cr, NULL, 0, 0);
 }
 
+/* The points of one pixel column, drawn as first, lowest, highest, last:
+ * a long run (tens of thousands of steps) costs a few segments a column. */
+typedef struct
+{
+  int column;
+  double first, low, high, last;
+} Column;
+
+static void
+column_flush (cairo_t *cr, const Column *c, gboolean *pen)
+{
+  double x = c->column + 0.5;
+  if (!*pen)
+    cairo_move_to (cr, x, c->first);   /* with round caps a lone point shows as a dot */
+  cairo_line_to (cr, x, c->first);
+  if (c->low != c->high)
+    {
+      gboolean down = c->last >= c->first;
+      cairo_line_to (cr, x, down ? c->low : c->high);
+      cairo_line_to (cr, x, down ? c->high : c->low);
+    }
+  cairo_line_to (cr, x, c->last);
+  *pen = TRUE;
+}
+
 static void
 path_values (HoneLineChart *self, cairo_t *cr, ChartSeries *cs, gboolean raw)
 {
@@ -593,7 +618,9 @@ path_values (HoneLineChart *self, cairo_t *cr, ChartSeries *cs, gboolean raw)
   const double *xs = hone_series_get_xs (cs->series);
   const double *vs = raw || !is_smoothed (self, cs) ? hone_series_get_ys (cs->series)
                                                      : (const double *) cs->smooth->data;
+  gboolean decimate = n > 2 * self->plot.size.width;
   gboolean pen = FALSE;
+  Column col = { .column = G_MININT };
   for (guint i = 0; i < n; i++)
     {
       double py;
@@ -602,15 +629,37 @@ path_values (HoneLineChart *self, cairo_t *cr, ChartSeries *cs, gboolean raw)
         continue;
       if (!value_to_py (self, vs[i], &py))
         {
+          if (decimate && col.column != G_MININT)
+            column_flush (cr, &col, &pen);
+          col.column = G_MININT;
           pen = FALSE;
           continue;
         }
       double px = x_to_px (self, xs[i]);
-      if (!pen)
-        cairo_move_to (cr, px, py);   /* with round caps a lone point shows as a dot */
-      cairo_line_to (cr, px, py);
-      pen = TRUE;
+      if (!decimate)
+        {
+          if (!pen)
+            cairo_move_to (cr, px, py);   /* with round caps a lone point shows as a dot */
+          cairo_line_to (cr, px, py);
+          pen = TRUE;
+          continue;
+        }
+      int c = (int) floor (px);
+      if (c != col.column)
+        {
+          if (col.column != G_MININT)
+            column_flush (cr, &col, &pen);
+          col = (Column) { c, py, py, py, py };
+        }
+      else
+        {
+          col.low = MIN (col.low, py);
+          col.high = MAX (col.high, py);
+          col.last = py;
+        }
     }
+  if (decimate && col.column != G_MININT)
+    column_flush (cr, &col, &pen);
 }
 
 static void

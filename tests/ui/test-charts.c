@@ -414,6 +414,54 @@ test_empty (void)
   gtk_window_destroy (window);
 }
 
+/* A long run: far more points than pixel columns are drawn as each
+ * column's range, so an alternating series fills its band and a frame
+ * stays cheap. */
+static void
+test_many_points (void)
+{
+  hone_ui_test_set_dark (FALSE);
+  GtkWindow *window;
+  HoneLineChart *chart = new_chart (&window);
+  g_autoptr (HoneSeries) zigzag = hone_series_new ("Zigzag", HONE_SERIES_ROLE_TRAIN);
+  g_autoptr (HoneSeries) level = hone_series_new ("Level", HONE_SERIES_ROLE_VALIDATION);
+  const int n = 60000;
+  for (int i = 0; i < n; i++)
+    {
+      hone_series_append (zigzag, i / 1000.0, i % 2 ? 1.0 : 0.2);
+      hone_series_append (level, i / 1000.0, 0.1);
+    }
+  hone_line_chart_add_series (chart, zigzag);
+  hone_line_chart_add_series (chart, level);
+  hone_line_chart_set_smoothing (chart, 0);
+
+  gint64 start = g_get_monotonic_time ();
+  cairo_surface_t *surface = hone_ui_test_render (GTK_WIDGET (chart));
+  double ms = (g_get_monotonic_time () - start) / 1000.0;
+  g_test_message ("%d points: drawn in %.1f ms", 2 * n, ms);
+  g_assert_cmpfloat (ms, <, 2000);
+
+  graphene_rect_t plot;
+  hone_line_chart_get_plot_area (chart, &plot);
+  double top, bottom, level_y;
+  hone_line_chart_data_to_widget (chart, 30, 1.0, NULL, &top);
+  hone_line_chart_data_to_widget (chart, 30, 0.2, NULL, &bottom);
+  hone_line_chart_data_to_widget (chart, 30, 0.1, NULL, &level_y);
+  int cx = (int) (plot.origin.x + plot.size.width / 2);
+  int first, last;
+  rows_of_color (surface, cx, &train_light, 0.1, &first, &last);
+  g_assert_cmpfloat (fabs (first - top), <, 3);
+  g_assert_cmpfloat (fabs (last - bottom), <, 3);
+  /* the band is filled between its extremes */
+  GdkRGBA px;
+  hone_ui_test_pixel (surface, cx, (int) ((top + bottom) / 2), &px);
+  g_assert_cmpfloat (hone_ui_test_color_distance (&px, &train_light), <, 0.1);
+  rows_of_color (surface, cx, &val_light, 0.1, &first, &last);
+  g_assert_cmpfloat (fabs ((first + last) / 2.0 - level_y), <, 3);
+  cairo_surface_destroy (surface);
+  gtk_window_destroy (window);
+}
+
 /* ---- heat map ----------------------------------------------------------- */
 
 static const char *const names[] = { "Sandal", "Shirt", "Sneaker", NULL };
@@ -560,6 +608,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/line-chart/hover", test_hover);
   g_test_add_func ("/ui/line-chart/zoom", test_zoom);
   g_test_add_func ("/ui/line-chart/empty", test_empty);
+  g_test_add_func ("/ui/line-chart/many-points", test_many_points);
   g_test_add_func ("/ui/heatmap/colours-light", test_heatmap_colours_light);
   g_test_add_func ("/ui/heatmap/colours-dark", test_heatmap_colours_dark);
   g_test_add_func ("/ui/heatmap/click", test_heatmap_click);
