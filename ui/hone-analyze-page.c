@@ -11,7 +11,7 @@
 
 #include "hone-analyze-page.h"
 #include "hone-class-row.h"
-#include "hone-sample-item.h"
+#include "hone-eval-item.h"
 
 struct _HoneAnalyzePage
 {
@@ -28,7 +28,7 @@ struct _HoneAnalyzePage
   GtkGridView *gallery;
   AdwStatusPage *gallery_empty;
 
-  GListStore *samples;          /* HoneSampleItem */
+  GListStore *samples;          /* HoneEvalItem */
   GtkCustomFilter *filter;
   GtkFilterListModel *filtered;
   GtkCustomSorter *sorter;
@@ -51,16 +51,16 @@ static gboolean
 filter_func (gpointer item, gpointer data)
 {
   HoneAnalyzePage *self = data;
-  HoneSampleItem *s = item;
+  HoneEvalItem *s = item;
   switch (self->filter_mode)
     {
     case HONE_GALLERY_MISCLASSIFIED:
-      return hone_sample_item_get_misclassified (s);
+      return hone_eval_item_get_misclassified (s);
     case HONE_GALLERY_HIGHEST_LOSS:
-      return hone_sample_item_get_highest_loss (s);
+      return hone_eval_item_get_highest_loss (s);
     case HONE_GALLERY_CELL:
-      return hone_sample_item_get_label (s) == self->sel_true
-             && hone_sample_item_get_predicted (s) == self->sel_pred;
+      return hone_eval_item_get_label (s) == self->sel_true
+             && hone_eval_item_get_predicted (s) == self->sel_pred;
     default:
       return TRUE;
     }
@@ -76,26 +76,26 @@ static int
 sort_func (gconstpointer a, gconstpointer b, gpointer data)
 {
   HoneAnalyzePage *self = data;
-  HoneSampleItem *x = (HoneSampleItem *) a, *y = (HoneSampleItem *) b;
+  HoneEvalItem *x = (HoneEvalItem *) a, *y = (HoneEvalItem *) b;
   int c = 0;
   switch (self->sort_mode)
     {
     case HONE_GALLERY_BY_CONFIDENCE:
-      c = compare_desc (hone_sample_item_get_confidence (x), hone_sample_item_get_confidence (y));
+      c = compare_desc (hone_eval_item_get_confidence (x), hone_eval_item_get_confidence (y));
       break;
     case HONE_GALLERY_BY_CLASS:
-      c = hone_sample_item_get_label (x) - hone_sample_item_get_label (y);
+      c = hone_eval_item_get_label (x) - hone_eval_item_get_label (y);
       if (c == 0)
-        c = hone_sample_item_get_predicted (x) - hone_sample_item_get_predicted (y);
+        c = hone_eval_item_get_predicted (x) - hone_eval_item_get_predicted (y);
       break;
     case HONE_GALLERY_BY_LOSS:
     default:
       break;
     }
   if (c == 0)
-    c = compare_desc (hone_sample_item_get_loss (x), hone_sample_item_get_loss (y));
+    c = compare_desc (hone_eval_item_get_loss (x), hone_eval_item_get_loss (y));
   if (c == 0)
-    c = hone_sample_item_get_sample (x) - hone_sample_item_get_sample (y);
+    c = hone_eval_item_get_sample (x) - hone_eval_item_get_sample (y);
   return c < 0 ? GTK_ORDERING_SMALLER : c > 0 ? GTK_ORDERING_LARGER : GTK_ORDERING_EQUAL;
 }
 
@@ -181,32 +181,32 @@ gallery_setup (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer da
 static void
 gallery_bind (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
 {
-  HoneSampleItem *s = gtk_list_item_get_item (item);
+  HoneEvalItem *s = gtk_list_item_get_item (item);
   GtkWidget *box = gtk_list_item_get_child (item);
   GtkWidget *picture = gtk_widget_get_first_child (box);
   GtkWidget *classes = gtk_widget_get_next_sibling (picture);
   GtkWidget *detail = gtk_widget_get_next_sibling (classes);
 
-  gtk_picture_set_paintable (GTK_PICTURE (picture), GDK_PAINTABLE (hone_sample_item_get_texture (s)));
+  gtk_picture_set_paintable (GTK_PICTURE (picture), GDK_PAINTABLE (hone_eval_item_get_texture (s)));
   g_autofree char *text = NULL;
   /* Translators: a gallery image: "true class → predicted class" */
-  text = g_strdup_printf (_("%s → %s"), hone_sample_item_get_label_name (s),
-                          hone_sample_item_get_predicted_name (s));
+  text = g_strdup_printf (_("%s → %s"), hone_eval_item_get_label_name (s),
+                          hone_eval_item_get_predicted_name (s));
   gtk_label_set_label (GTK_LABEL (classes), text);
-  if (hone_sample_item_get_misclassified (s))
+  if (hone_eval_item_get_misclassified (s))
     gtk_widget_add_css_class (classes, "error");
   else
     gtk_widget_remove_css_class (classes, "error");
   g_free (text);
   /* Translators: under a gallery image: confidence of the prediction and the image's loss */
-  text = g_strdup_printf (_("%.0f %% sure · loss %.2f"), 100 * hone_sample_item_get_confidence (s),
-                          hone_sample_item_get_loss (s));
+  text = g_strdup_printf (_("%.0f %% sure · loss %.2f"), 100 * hone_eval_item_get_confidence (s),
+                          hone_eval_item_get_loss (s));
   gtk_label_set_label (GTK_LABEL (detail), text);
   g_free (text);
   /* Translators: tooltip of a gallery image: its file or dataset index, true and predicted class */
-  text = g_strdup_printf (_("%s\nTrue class: %s\nPredicted: %s (%.1f %%)"), hone_sample_item_get_name (s),
-                          hone_sample_item_get_label_name (s), hone_sample_item_get_predicted_name (s),
-                          100 * hone_sample_item_get_confidence (s));
+  text = g_strdup_printf (_("%s\nTrue class: %s\nPredicted: %s (%.1f %%)"), hone_eval_item_get_name (s),
+                          hone_eval_item_get_label_name (s), hone_eval_item_get_predicted_name (s),
+                          100 * hone_eval_item_get_confidence (s));
   gtk_widget_set_tooltip_text (box, text);
   gtk_accessible_update_property (GTK_ACCESSIBLE (picture), GTK_ACCESSIBLE_PROPERTY_LABEL, text, -1);
 }
@@ -362,7 +362,7 @@ hone_analyze_page_init (HoneAnalyzePage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->sel_true = self->sel_pred = -1;
 
-  self->samples = g_list_store_new (HONE_TYPE_SAMPLE_ITEM);
+  self->samples = g_list_store_new (HONE_TYPE_EVAL_ITEM);
   self->filter = gtk_custom_filter_new (filter_func, self, NULL);
   self->filtered = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->samples)),
                                               GTK_FILTER (self->filter));
@@ -431,7 +431,7 @@ add_samples (HoneAnalyzePage *self, GPtrArray *items, GHashTable *seen, const Ho
       g_hash_table_add (seen, GINT_TO_POINTER (s->sample));
       /* a misclassified sample that is also among the worst is listed once, from worst */
       gboolean worst = highest_loss;
-      g_ptr_array_add (items, hone_sample_item_new (s, (const char *const *) ev->class_names,
+      g_ptr_array_add (items, hone_eval_item_new (s, (const char *const *) ev->class_names,
                                                     ev->n_classes, worst));
     }
 }

@@ -46,7 +46,7 @@ void             hone_analyze_page_set_sort       (HoneAnalyzePage *self, HoneGa
 
 /* ---- for tests ---------------------------------------------------------- */
 HoneHeatmap     *hone_analyze_page_get_heatmap    (HoneAnalyzePage *self);
-/* The gallery's items (HoneSampleItem) as shown: filtered and sorted. */
+/* The gallery's items (HoneEvalItem) as shown: filtered and sorted. */
 GListModel      *hone_analyze_page_get_gallery_model (HoneAnalyzePage *self);
 /* The table's rows (HoneClassRow). */
 GListModel      *hone_analyze_page_get_class_model (HoneAnalyzePage *self);

@@ -8,9 +8,9 @@
 
 #include "hone-analyze-page.h"
 #include "hone-class-row.h"
-#include "hone-sample-item.h"
+#include "hone-eval-item.h"
 #include "hone-trainer.h"
-#include "hone-ui-test-util.h"
+#include "hone-chart-test-util.h"
 
 static HoneEvaluation *evaluation;
 
@@ -28,9 +28,9 @@ on_event (HoneTrainer *trainer, const HoneEvent *ev, gpointer data)
 static void
 make_evaluation (void)
 {
-  g_autofree char *tmp = hone_ui_test_make_tmpdir ();
+  g_autofree char *tmp = hone_chart_test_make_tmpdir ();
   g_autofree char *run_dir = g_build_filename (tmp, "run", NULL);
-  g_autoptr (HoneRecipe) recipe = hone_ui_test_tiny_recipe (500, 1);
+  g_autoptr (HoneRecipe) recipe = hone_chart_test_tiny_recipe (500, 1);
   g_autoptr (GError) error = NULL;
   g_autoptr (HoneTrainer) trainer = hone_trainer_new (recipe, run_dir, &error);
   g_assert_no_error (error);
@@ -38,7 +38,7 @@ make_evaluation (void)
   g_assert_nonnull (evaluation);
   g_assert_cmpint (evaluation->n_classes, ==, 5);
   g_assert_cmpint (evaluation->n_misclassified, >, 2);
-  hone_ui_test_remove_tree (tmp);
+  hone_chart_test_remove_tree (tmp);
 }
 
 /* Samples the evaluation kept (worst and misclassified, once each) that
@@ -95,22 +95,22 @@ static void
 test_empty (void)
 {
   HoneAnalyzePage *page = hone_analyze_page_new ();
-  GtkWindow *window = hone_ui_test_window (GTK_WIDGET (page), 1000, 700);
+  GtkWindow *window = hone_chart_test_window (GTK_WIDGET (page), 1000, 700);
   g_assert_false (gtk_widget_get_mapped (GTK_WIDGET (hone_analyze_page_get_heatmap (page))));
   g_assert_cmpuint (g_list_model_get_n_items (hone_analyze_page_get_gallery_model (page)), ==, 0);
-  hone_ui_test_screenshot ("analyze-empty");
+  hone_chart_test_screenshot ("analyze-empty");
   gtk_window_destroy (window);
 }
 
 static void
 test_evaluation (void)
 {
-  hone_ui_test_set_dark (FALSE);
+  hone_chart_test_set_dark (FALSE);
   HoneAnalyzePage *page = hone_analyze_page_new ();
-  GtkWindow *window = hone_ui_test_window (GTK_WIDGET (page), 1280, 800);
+  GtkWindow *window = hone_chart_test_window (GTK_WIDGET (page), 1280, 800);
   gtk_window_maximize (window);
   hone_analyze_page_set_evaluation (page, evaluation);
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 3);
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 3);
   const HoneEvaluation *ev = evaluation;
   int k = ev->n_classes;
 
@@ -146,19 +146,19 @@ test_evaluation (void)
   double last_loss = INFINITY;
   for (guint i = 0; i < n; i++)
     {
-      g_autoptr (HoneSampleItem) item = g_list_model_get_item (gallery, i);
-      g_assert_true (hone_sample_item_get_misclassified (item));
-      g_assert_cmpfloat (hone_sample_item_get_loss (item), <=, last_loss);
-      last_loss = hone_sample_item_get_loss (item);
-      GdkTexture *texture = hone_sample_item_get_texture (item);
+      g_autoptr (HoneEvalItem) item = g_list_model_get_item (gallery, i);
+      g_assert_true (hone_eval_item_get_misclassified (item));
+      g_assert_cmpfloat (hone_eval_item_get_loss (item), <=, last_loss);
+      last_loss = hone_eval_item_get_loss (item);
+      GdkTexture *texture = hone_eval_item_get_texture (item);
       g_assert_nonnull (texture);
       g_assert_cmpint (gdk_texture_get_width (texture), ==, 28 * 4);
-      double conf = hone_sample_item_get_confidence (item);
+      double conf = hone_eval_item_get_confidence (item);
       g_assert_cmpfloat (conf, >, 0);
       g_assert_cmpfloat (conf, <=, 1);
     }
   g_assert_cmpint (count_pictures (GTK_WIDGET (page)), >, 0);
-  hone_ui_test_screenshot ("analyze-light");
+  hone_chart_test_screenshot ("analyze-light");
 
   /* a click on the off-diagonal cell with most kept images filters the gallery */
   int bt = -1, bp = -1, best = 0;
@@ -181,17 +181,17 @@ test_evaluation (void)
   g_assert_cmpuint (n, ==, best);
   for (guint i = 0; i < n; i++)
     {
-      g_autoptr (HoneSampleItem) item = g_list_model_get_item (gallery, i);
-      g_assert_cmpint (hone_sample_item_get_label (item), ==, bt);
-      g_assert_cmpint (hone_sample_item_get_predicted (item), ==, bp);
+      g_autoptr (HoneEvalItem) item = g_list_model_get_item (gallery, i);
+      g_assert_cmpint (hone_eval_item_get_label (item), ==, bt);
+      g_assert_cmpint (hone_eval_item_get_predicted (item), ==, bp);
     }
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 3);
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 3);
   g_assert_cmpint (count_pictures (GTK_WIDGET (page)), ==, best);
-  hone_ui_test_screenshot ("analyze-cell-light");
-  hone_ui_test_set_dark (TRUE);
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 3);
-  hone_ui_test_screenshot ("analyze-cell-dark");
-  hone_ui_test_set_dark (FALSE);
+  hone_chart_test_screenshot ("analyze-cell-light");
+  hone_chart_test_set_dark (TRUE);
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 3);
+  hone_chart_test_screenshot ("analyze-cell-dark");
+  hone_chart_test_set_dark (FALSE);
 
   /* a new validation keeps the selected cell */
   hone_analyze_page_set_evaluation (page, evaluation);
@@ -207,16 +207,16 @@ test_evaluation (void)
   double last_conf = INFINITY;
   for (guint i = 0; i < n; i++)
     {
-      g_autoptr (HoneSampleItem) item = g_list_model_get_item (gallery, i);
-      g_assert_cmpfloat (hone_sample_item_get_confidence (item), <=, last_conf);
-      last_conf = hone_sample_item_get_confidence (item);
+      g_autoptr (HoneEvalItem) item = g_list_model_get_item (gallery, i);
+      g_assert_cmpfloat (hone_eval_item_get_confidence (item), <=, last_conf);
+      last_conf = hone_eval_item_get_confidence (item);
     }
   hone_analyze_page_set_sort (page, HONE_GALLERY_BY_CLASS);
   int last_label = -1, last_pred = -1;
   for (guint i = 0; i < n; i++)
     {
-      g_autoptr (HoneSampleItem) item = g_list_model_get_item (gallery, i);
-      int l = hone_sample_item_get_label (item), p = hone_sample_item_get_predicted (item);
+      g_autoptr (HoneEvalItem) item = g_list_model_get_item (gallery, i);
+      int l = hone_eval_item_get_label (item), p = hone_eval_item_get_predicted (item);
       g_assert_true (l > last_label || (l == last_label && p >= last_pred));
       last_label = l;
       last_pred = p;
@@ -234,13 +234,13 @@ test_evaluation (void)
   /* the "Selected cell" filter without a selection shows nothing, and says why */
   hone_analyze_page_set_filter (page, HONE_GALLERY_CELL);
   g_assert_cmpuint (g_list_model_get_n_items (gallery), ==, 0);
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 2);
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 2);
   g_assert_cmpint (count_pictures (GTK_WIDGET (page)), ==, 0);
 
   hone_analyze_page_set_evaluation (page, NULL);
   g_assert_cmpuint (g_list_model_get_n_items (classes), ==, 0);
   g_assert_cmpint (hone_heatmap_get_n_classes (map), ==, 0);
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 2);
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 2);
   g_assert_false (gtk_widget_get_mapped (GTK_WIDGET (map)));
   gtk_window_destroy (window);
 }
@@ -248,7 +248,7 @@ test_evaluation (void)
 int
 main (int argc, char **argv)
 {
-  hone_ui_test_init (&argc, &argv);
+  hone_chart_test_init (&argc, &argv);
   make_evaluation ();
   g_test_add_func ("/ui/analyze-page/empty", test_empty);
   g_test_add_func ("/ui/analyze-page/evaluation", test_evaluation);

@@ -10,7 +10,7 @@
 
 #include "hone-heatmap.h"
 #include "hone-line-chart.h"
-#include "hone-ui-test-util.h"
+#include "hone-chart-test-util.h"
 
 /* Okabe-Ito blue and vermillion, the light style's train and validation */
 static const GdkRGBA train_light = { 0x00 / 255., 0x72 / 255., 0xB2 / 255., 1 };
@@ -36,8 +36,8 @@ rows_of_color (cairo_surface_t *surface, int x, const GdkRGBA *color, double tol
   for (int y = 0; y < h; y++)
     {
       GdkRGBA px;
-      hone_ui_test_pixel (surface, x, y, &px);
-      if (px.alpha > 0.9 && hone_ui_test_color_distance (&px, color) < tol)
+      hone_chart_test_pixel (surface, x, y, &px);
+      if (px.alpha > 0.9 && hone_chart_test_color_distance (&px, color) < tol)
         {
           if (*first < 0)
             *first = y;
@@ -51,7 +51,7 @@ new_chart (GtkWindow **window)
 {
   HoneLineChart *chart = HONE_LINE_CHART (hone_line_chart_new ());
   hone_line_chart_set_title (chart, "Test");
-  *window = hone_ui_test_window (GTK_WIDGET (chart), 640, 400);
+  *window = hone_chart_test_window (GTK_WIDGET (chart), 640, 400);
   return chart;
 }
 
@@ -60,7 +60,7 @@ new_chart (GtkWindow **window)
 static void
 test_horizontal_line (void)
 {
-  hone_ui_test_set_dark (FALSE);
+  hone_chart_test_set_dark (FALSE);
   GtkWindow *window;
   HoneLineChart *chart = new_chart (&window);
   g_autoptr (HoneSeries) mid = constant_series ("Middle", HONE_SERIES_ROLE_TRAIN, 0.5, 11);
@@ -68,12 +68,12 @@ test_horizontal_line (void)
   g_autoptr (HoneSeries) high = constant_series ("High", HONE_SERIES_ROLE_LEARNING_RATE, 1.0, 11);
   hone_series_set_markers (low, FALSE);
   hone_line_chart_add_series (chart, mid);
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 2);
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 2);
 
   /* alone, a 3-pixel line at y = 0.5 lights the middle row band of the plot */
   graphene_rect_t plot;
   g_assert_true (hone_line_chart_get_plot_area (chart, &plot));
-  cairo_surface_t *surface = hone_ui_test_render (GTK_WIDGET (chart));
+  cairo_surface_t *surface = hone_chart_test_render (GTK_WIDGET (chart));
   int cx = (int) (plot.origin.x + plot.size.width * 0.37);
   double mid_y = plot.origin.y + plot.size.height / 2;
   int first, last;
@@ -87,7 +87,7 @@ test_horizontal_line (void)
   /* with lines at 0 and 1 the axis spans 0 to 1 and more */
   hone_line_chart_add_series (chart, low);
   hone_line_chart_add_series (chart, high);
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 2);
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 2);
   g_assert_true (hone_line_chart_get_plot_area (chart, &plot));
   double x0, x1, y0, y1;
   g_assert_true (hone_line_chart_get_view (chart, &x0, &x1, &y0, &y1));
@@ -97,7 +97,7 @@ test_horizontal_line (void)
   g_assert_cmpfloat (y1, >=, 1);
   g_assert_cmpfloat (y1, <, 1.2);
 
-  surface = hone_ui_test_render (GTK_WIDGET (chart));
+  surface = hone_chart_test_render (GTK_WIDGET (chart));
   mid_y = plot.origin.y + plot.size.height / 2;
   double wy;
   rows_of_color (surface, cx, &train_light, 0.1, &first, &last);
@@ -121,7 +121,7 @@ test_horizontal_line (void)
 static void
 test_log_scale (void)
 {
-  hone_ui_test_set_dark (FALSE);
+  hone_chart_test_set_dark (FALSE);
   GtkWindow *window;
   HoneLineChart *chart = new_chart (&window);
   g_autoptr (HoneSeries) a = constant_series ("0.01", HONE_SERIES_ROLE_VALIDATION, 0.01, 5);
@@ -130,7 +130,7 @@ test_log_scale (void)
   hone_line_chart_add_series (chart, a);
   hone_line_chart_add_series (chart, b);
   hone_line_chart_add_series (chart, c);
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 2);
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 2);
 
   graphene_rect_t plot;
   hone_line_chart_get_plot_area (chart, &plot);
@@ -139,7 +139,7 @@ test_log_scale (void)
   int first, last;
 
   /* linear: 0.1 is a tenth of the way up from 0.01 to 1 */
-  cairo_surface_t *surface = hone_ui_test_render (GTK_WIDGET (chart));
+  cairo_surface_t *surface = hone_chart_test_render (GTK_WIDGET (chart));
   rows_of_color (surface, cx, &train_light, 0.1, &first, &last);
   g_assert_cmpint (first, >=, 0);
   double linear_frac = (bottom - (first + last) / 2.0) / plot.size.height;
@@ -149,10 +149,10 @@ test_log_scale (void)
 
   /* logarithmic: 0.1 is half way between 0.01 and 1 */
   hone_line_chart_set_log_scale (chart, TRUE);
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 2);
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 2);
   hone_line_chart_get_plot_area (chart, &plot);
   bottom = plot.origin.y + plot.size.height;
-  surface = hone_ui_test_render (GTK_WIDGET (chart));
+  surface = hone_chart_test_render (GTK_WIDGET (chart));
   rows_of_color (surface, cx, &train_light, 0.1, &first, &last);
   g_assert_cmpint (first, >=, 0);
   double log_frac = (bottom - (first + last) / 2.0) / plot.size.height;
@@ -167,7 +167,7 @@ test_log_scale (void)
   /* values that a log axis cannot show are left out, not drawn at -inf */
   hone_series_append (b, 5, 0.0);
   hone_series_append (b, 6, -1.0);
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 2);
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 2);
   hone_line_chart_get_view (chart, NULL, NULL, &y0, NULL);
   g_assert_cmpfloat (y0, >, 0.001);
   cairo_surface_destroy (surface);
@@ -250,7 +250,7 @@ test_hover (void)
     hone_series_append (val, e, 10.0 / e);
   hone_line_chart_add_series (chart, train);
   hone_line_chart_add_series (chart, val);
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 2);
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 2);
 
   g_assert_null (hone_line_chart_dup_readout (chart));
 
@@ -273,11 +273,11 @@ test_hover (void)
   g_assert_cmpstr (readout, ==, "epoch 3\nTrain  0.75\nVal  5");
 
   /* drawn: the crosshair at x = 3 */
-  cairo_surface_t *surface = hone_ui_test_render (GTK_WIDGET (chart));
+  cairo_surface_t *surface = hone_chart_test_render (GTK_WIDGET (chart));
   graphene_rect_t plot;
   hone_line_chart_get_plot_area (chart, &plot);
   GdkRGBA pixel;
-  hone_ui_test_pixel (surface, (int) round (px), (int) (plot.origin.y + plot.size.height - 4), &pixel);
+  hone_chart_test_pixel (surface, (int) round (px), (int) (plot.origin.y + plot.size.height - 4), &pixel);
   g_assert_cmpfloat (pixel.alpha, >, 0.3);
   cairo_surface_destroy (surface);
 
@@ -327,7 +327,7 @@ test_zoom (void)
   for (int i = 0; i <= 100; i++)
     hone_series_append (s, i / 10.0, (i / 10.0) * (i / 10.0));
   hone_line_chart_add_series (chart, s);
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 2);
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 2);
 
   double x0, x1, y0, y1;
   hone_line_chart_get_view (chart, &x0, &x1, &y0, &y1);
@@ -343,9 +343,9 @@ test_zoom (void)
   g_signal_emit_by_name (drag, "drag-begin", pa, py);
   g_signal_emit_by_name (drag, "drag-update", (pb - pa) / 2, 0.0);
   /* the selection is drawn while dragging */
-  cairo_surface_t *surface = hone_ui_test_render (GTK_WIDGET (chart));
+  cairo_surface_t *surface = hone_chart_test_render (GTK_WIDGET (chart));
   GdkRGBA pixel;
-  hone_ui_test_pixel (surface, (int) (pa + (pb - pa) / 4), (int) py, &pixel);
+  hone_chart_test_pixel (surface, (int) (pa + (pb - pa) / 4), (int) py, &pixel);
   g_assert_cmpfloat (pixel.alpha, >, 0.1);
   cairo_surface_destroy (surface);
   g_signal_emit_by_name (drag, "drag-end", pb - pa, 0.0);
@@ -388,19 +388,19 @@ test_empty (void)
   hone_line_chart_set_empty_text (chart, "Nothing yet");
   g_autoptr (HoneSeries) s = hone_series_new ("Empty", HONE_SERIES_ROLE_TRAIN);
   hone_line_chart_add_series (chart, s);
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 2);
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 2);
   g_assert_false (hone_line_chart_get_view (chart, NULL, NULL, NULL, NULL));
   graphene_rect_t plot;
   g_assert_false (hone_line_chart_get_plot_area (chart, &plot));
   /* the empty text is drawn in the middle of the plot */
-  cairo_surface_t *surface = hone_ui_test_render (GTK_WIDGET (chart));
+  cairo_surface_t *surface = hone_chart_test_render (GTK_WIDGET (chart));
   int lit = 0;
   int cy = (int) (plot.origin.y + plot.size.height / 2);
   for (int x = (int) plot.origin.x; x < plot.origin.x + plot.size.width; x++)
     for (int y = cy - 6; y <= cy + 6; y++)
       {
         GdkRGBA px;
-        hone_ui_test_pixel (surface, x, y, &px);
+        hone_chart_test_pixel (surface, x, y, &px);
         lit += px.alpha > 0.2;
       }
   g_assert_cmpint (lit, >, 20);
@@ -420,7 +420,7 @@ test_empty (void)
 static void
 test_many_points (void)
 {
-  hone_ui_test_set_dark (FALSE);
+  hone_chart_test_set_dark (FALSE);
   GtkWindow *window;
   HoneLineChart *chart = new_chart (&window);
   g_autoptr (HoneSeries) zigzag = hone_series_new ("Zigzag", HONE_SERIES_ROLE_TRAIN);
@@ -436,7 +436,7 @@ test_many_points (void)
   hone_line_chart_set_smoothing (chart, 0);
 
   gint64 start = g_get_monotonic_time ();
-  cairo_surface_t *surface = hone_ui_test_render (GTK_WIDGET (chart));
+  cairo_surface_t *surface = hone_chart_test_render (GTK_WIDGET (chart));
   double ms = (g_get_monotonic_time () - start) / 1000.0;
   g_test_message ("%d points: drawn in %.1f ms", 2 * n, ms);
   g_assert_cmpfloat (ms, <, 2000);
@@ -454,8 +454,8 @@ test_many_points (void)
   g_assert_cmpfloat (fabs (last - bottom), <, 3);
   /* the band is filled between its extremes */
   GdkRGBA px;
-  hone_ui_test_pixel (surface, cx, (int) ((top + bottom) / 2), &px);
-  g_assert_cmpfloat (hone_ui_test_color_distance (&px, &train_light), <, 0.1);
+  hone_chart_test_pixel (surface, cx, (int) ((top + bottom) / 2), &px);
+  g_assert_cmpfloat (hone_chart_test_color_distance (&px, &train_light), <, 0.1);
   rows_of_color (surface, cx, &val_light, 0.1, &first, &last);
   g_assert_cmpfloat (fabs ((first + last) / 2.0 - level_y), <, 3);
   cairo_surface_destroy (surface);
@@ -480,15 +480,15 @@ lum (const GdkRGBA *c)
 static void
 check_heatmap_colours (gboolean dark)
 {
-  hone_ui_test_set_dark (dark);
+  hone_chart_test_set_dark (dark);
   HoneHeatmap *map = HONE_HEATMAP (hone_heatmap_new ());
   hone_heatmap_set_data (map, 3, names, counts);
-  GtkWindow *window = hone_ui_test_window (GTK_WIDGET (map), 520, 520);
-  hone_ui_test_screenshot (dark ? "heatmap-dark" : "heatmap-light");
+  GtkWindow *window = hone_chart_test_window (GTK_WIDGET (map), 520, 520);
+  hone_chart_test_screenshot (dark ? "heatmap-dark" : "heatmap-light");
   g_assert_cmpfloat_with_epsilon (hone_heatmap_get_cell_value (map, 1, 0), 0.3, 1e-12);
   g_assert_cmpfloat_with_epsilon (hone_heatmap_get_cell_value (map, 2, 2), 0.8, 1e-12);
 
-  cairo_surface_t *surface = hone_ui_test_render (GTK_WIDGET (map));
+  cairo_surface_t *surface = hone_chart_test_render (GTK_WIDGET (map));
   /* every pair of cells: a larger row share is darker (light style) or
    * lighter (dark style), read where no text is drawn */
   double value[9], l[9];
@@ -498,7 +498,7 @@ check_heatmap_colours (gboolean dark)
       g_assert_true (hone_heatmap_get_cell_area (map, i / 3, i % 3, &area));
       g_assert_cmpfloat (area.size.width, >, 40);
       GdkRGBA px;
-      hone_ui_test_pixel (surface, (int) area.origin.x + 5, (int) area.origin.y + 5, &px);
+      hone_chart_test_pixel (surface, (int) area.origin.x + 5, (int) area.origin.y + 5, &px);
       g_assert_cmpfloat (px.alpha, >, 0.99);
       value[i] = hone_heatmap_get_cell_value (map, i / 3, i % 3);
       l[i] = lum (&px);
@@ -514,7 +514,7 @@ check_heatmap_colours (gboolean dark)
         }
   cairo_surface_destroy (surface);
   gtk_window_destroy (window);
-  hone_ui_test_set_dark (FALSE);
+  hone_chart_test_set_dark (FALSE);
 }
 
 static void
@@ -540,10 +540,10 @@ on_cell (HoneHeatmap *map, int t, int p, int *got)
 static void
 test_heatmap_click (void)
 {
-  hone_ui_test_set_dark (FALSE);
+  hone_chart_test_set_dark (FALSE);
   HoneHeatmap *map = HONE_HEATMAP (hone_heatmap_new ());
   hone_heatmap_set_data (map, 3, names, counts);
-  GtkWindow *window = hone_ui_test_window (GTK_WIDGET (map), 520, 520);
+  GtkWindow *window = hone_chart_test_window (GTK_WIDGET (map), 520, 520);
   int got[3] = { -2, -2, 0 };
   g_signal_connect (map, "cell-activated", G_CALLBACK (on_cell), got);
   g_assert_false (hone_heatmap_get_selection (map, NULL, NULL));
@@ -562,16 +562,16 @@ test_heatmap_click (void)
   g_assert_cmpint (p, ==, 2);
 
   /* the selected cell is outlined in vermillion */
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 2);
-  cairo_surface_t *surface = hone_ui_test_render (GTK_WIDGET (map));
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 2);
+  cairo_surface_t *surface = hone_chart_test_render (GTK_WIDGET (map));
   GdkRGBA px;
-  hone_ui_test_pixel (surface, (int) area.origin.x + 3, (int) (area.origin.y + area.size.height / 2), &px);
-  g_assert_cmpfloat (hone_ui_test_color_distance (&px, &val_light), <, 0.05);
+  hone_chart_test_pixel (surface, (int) area.origin.x + 3, (int) (area.origin.y + area.size.height / 2), &px);
+  g_assert_cmpfloat (hone_chart_test_color_distance (&px, &val_light), <, 0.05);
   /* an unselected cell is not */
   graphene_rect_t other;
   hone_heatmap_get_cell_area (map, 0, 0, &other);
-  hone_ui_test_pixel (surface, (int) other.origin.x + 3, (int) (other.origin.y + other.size.height / 2), &px);
-  g_assert_cmpfloat (hone_ui_test_color_distance (&px, &val_light), >, 0.2);
+  hone_chart_test_pixel (surface, (int) other.origin.x + 3, (int) (other.origin.y + other.size.height / 2), &px);
+  g_assert_cmpfloat (hone_chart_test_color_distance (&px, &val_light), >, 0.2);
   cairo_surface_destroy (surface);
 
   /* outside the cells: nothing; the same cell again: cleared */
@@ -594,14 +594,14 @@ test_heatmap_click (void)
   g_assert_false (hone_heatmap_get_selection (map, NULL, NULL));
   hone_heatmap_set_data (map, 0, NULL, NULL);
   g_assert_false (hone_heatmap_get_cell_area (map, 0, 0, &area));
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 2);
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 2);
   gtk_window_destroy (window);
 }
 
 int
 main (int argc, char **argv)
 {
-  hone_ui_test_init (&argc, &argv);
+  hone_chart_test_init (&argc, &argv);
   g_test_add_func ("/ui/line-chart/horizontal", test_horizontal_line);
   g_test_add_func ("/ui/line-chart/log-scale", test_log_scale);
   g_test_add_func ("/ui/line-chart/smoothing", test_smoothing);

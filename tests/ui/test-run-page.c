@@ -11,7 +11,7 @@
 
 #include "hone-run-page.h"
 #include "hone-trainer.h"
-#include "hone-ui-test-util.h"
+#include "hone-chart-test-util.h"
 
 #define EPOCHS 3
 
@@ -66,8 +66,8 @@ count_pixels (cairo_surface_t *surface, const graphene_rect_t *area, const GdkRG
     for (int x = (int) area->origin.x; x < area->origin.x + area->size.width; x++)
       {
         GdkRGBA px;
-        hone_ui_test_pixel (surface, x, y, &px);
-        n += px.alpha > 0.9 && hone_ui_test_color_distance (&px, color) < 0.08;
+        hone_chart_test_pixel (surface, x, y, &px);
+        n += px.alpha > 0.9 && hone_chart_test_color_distance (&px, color) < 0.08;
       }
   return n;
 }
@@ -94,27 +94,27 @@ static void
 test_empty (void)
 {
   HoneRunPage *page = hone_run_page_new ();
-  GtkWindow *window = hone_ui_test_window (GTK_WIDGET (page), 1000, 700);
+  GtkWindow *window = hone_chart_test_window (GTK_WIDGET (page), 1000, 700);
   HoneLineChart *loss = hone_run_page_get_chart (page, HONE_RUN_CHART_LOSS);
   g_assert_false (gtk_widget_get_mapped (GTK_WIDGET (loss)));
   g_assert_cmpuint (hone_run_page_get_n_messages (page), ==, 0);
-  hone_ui_test_screenshot ("run-empty");
+  hone_chart_test_screenshot ("run-empty");
   gtk_window_destroy (window);
 }
 
 static void
 test_live_run (void)
 {
-  hone_ui_test_set_dark (FALSE);
-  g_autofree char *tmp = hone_ui_test_make_tmpdir ();
+  hone_chart_test_set_dark (FALSE);
+  g_autofree char *tmp = hone_chart_test_make_tmpdir ();
   g_autofree char *run_dir = g_build_filename (tmp, "run", NULL);
-  g_autoptr (HoneRecipe) recipe = hone_ui_test_tiny_recipe (400, EPOCHS);
+  g_autoptr (HoneRecipe) recipe = hone_chart_test_tiny_recipe (400, EPOCHS);
   g_autoptr (GError) error = NULL;
   HoneTrainer *trainer = hone_trainer_new (recipe, run_dir, &error);
   g_assert_no_error (error);
 
   HoneRunPage *page = hone_run_page_new ();
-  GtkWindow *window = hone_ui_test_window (GTK_WIDGET (page), 1280, 800);
+  GtkWindow *window = hone_chart_test_window (GTK_WIDGET (page), 1280, 800);
   gtk_window_maximize (window);
   Run run = { .page = page, .trainer = trainer };
   g_assert_true (hone_trainer_start (trainer, &error));
@@ -159,17 +159,17 @@ test_live_run (void)
                      hone_series_get_y (lrs, 0));
 
   /* the curves are drawn: training and validation colours in the loss chart */
-  cairo_surface_t *surface = hone_ui_test_render (GTK_WIDGET (loss));
+  cairo_surface_t *surface = hone_chart_test_render (GTK_WIDGET (loss));
   graphene_rect_t plot;
   g_assert_true (hone_line_chart_get_plot_area (loss, &plot));
   g_assert_cmpint (count_pixels (surface, &plot, &train_light), >, 200);
   g_assert_cmpint (count_pixels (surface, &plot, &val_light), >, 30);
   cairo_surface_destroy (surface);
-  hone_ui_test_screenshot ("run-light");
-  hone_ui_test_set_dark (TRUE);
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 3);
-  hone_ui_test_screenshot ("run-dark");
-  hone_ui_test_set_dark (FALSE);
+  hone_chart_test_screenshot ("run-light");
+  hone_chart_test_set_dark (TRUE);
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 3);
+  hone_chart_test_screenshot ("run-dark");
+  hone_chart_test_set_dark (FALSE);
 
   /* the same run from its log: every step (none coalesced) and epoch */
   g_autofree char *metrics = g_build_filename (run_dir, "metrics.jsonl", NULL);
@@ -187,12 +187,12 @@ test_live_run (void)
 
   hone_run_page_reset (page);
   check_series (loss, 0, 0);
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 2);
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 2);
   g_assert_false (gtk_widget_get_mapped (GTK_WIDGET (loss)));
 
   gtk_window_destroy (window);
   hone_trainer_free (trainer);
-  hone_ui_test_remove_tree (tmp);
+  hone_chart_test_remove_tree (tmp);
 }
 
 static GtkWidget *
@@ -219,7 +219,7 @@ static void
 test_messages (void)
 {
   HoneRunPage *page = hone_run_page_new ();
-  GtkWindow *window = hone_ui_test_window (GTK_WIDGET (page), 1280, 800);
+  GtkWindow *window = hone_chart_test_window (GTK_WIDGET (page), 1280, 800);
   double got = 0;
   g_signal_connect (page, "use-suggested-lr", G_CALLBACK (on_use_lr), &got);
 
@@ -246,8 +246,8 @@ test_messages (void)
                        .message = (char *) "the loss became NaN" };
   hone_run_page_push_event (page, &paused);
   g_assert_cmpuint (hone_run_page_get_n_messages (page), ==, 2);
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 3);
-  hone_ui_test_screenshot ("run-diverged");
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 3);
+  hone_chart_test_screenshot ("run-diverged");
   GtkWidget *button = find_suggested_button (GTK_WIDGET (page));
   g_assert_nonnull (button);
   g_signal_emit_by_name (button, "clicked");
@@ -281,7 +281,7 @@ static void
 test_load_errors (void)
 {
   HoneRunPage *page = g_object_ref_sink (hone_run_page_new ());
-  g_autofree char *tmp = hone_ui_test_make_tmpdir ();
+  g_autofree char *tmp = hone_chart_test_make_tmpdir ();
   g_autoptr (GError) error = NULL;
 
   g_autofree char *missing = g_build_filename (tmp, "missing.jsonl", NULL);
@@ -314,13 +314,13 @@ test_load_errors (void)
   g_assert_cmpfloat (hone_series_get_x (hone_line_chart_get_series (loss, 0), 0), ==, 0.25);
 
   g_object_unref (page);
-  hone_ui_test_remove_tree (tmp);
+  hone_chart_test_remove_tree (tmp);
 }
 
 int
 main (int argc, char **argv)
 {
-  hone_ui_test_init (&argc, &argv);
+  hone_chart_test_init (&argc, &argv);
   g_test_add_func ("/ui/run-page/empty", test_empty);
   g_test_add_func ("/ui/run-page/live-run", test_live_run);
   g_test_add_func ("/ui/run-page/messages", test_messages);

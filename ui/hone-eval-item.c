@@ -1,12 +1,12 @@
-/* hone-sample-item.c: a validation image as a list item; see
- * hone-sample-item.h. */
+/* hone-eval-item.c: a validation image as a list item; see
+ * hone-eval-item.h. */
 #include "config.h"
 
-#include "hone-sample-item.h"
+#include "hone-eval-item.h"
 
 #define DISPLAY_SIZE 112
 
-struct _HoneSampleItem
+struct _HoneEvalItem
 {
   GObject parent_instance;
   int sample;
@@ -19,27 +19,27 @@ struct _HoneSampleItem
   GdkTexture *texture;
 };
 
-G_DEFINE_FINAL_TYPE (HoneSampleItem, hone_sample_item, G_TYPE_OBJECT)
+G_DEFINE_FINAL_TYPE (HoneEvalItem, hone_eval_item, G_TYPE_OBJECT)
 
 static void
-hone_sample_item_finalize (GObject *object)
+hone_eval_item_finalize (GObject *object)
 {
-  HoneSampleItem *self = HONE_SAMPLE_ITEM (object);
+  HoneEvalItem *self = HONE_EVAL_ITEM (object);
   g_free (self->name);
   g_free (self->label_name);
   g_free (self->predicted_name);
   g_clear_object (&self->texture);
-  G_OBJECT_CLASS (hone_sample_item_parent_class)->finalize (object);
+  G_OBJECT_CLASS (hone_eval_item_parent_class)->finalize (object);
 }
 
 static void
-hone_sample_item_class_init (HoneSampleItemClass *klass)
+hone_eval_item_class_init (HoneEvalItemClass *klass)
 {
-  G_OBJECT_CLASS (klass)->finalize = hone_sample_item_finalize;
+  G_OBJECT_CLASS (klass)->finalize = hone_eval_item_finalize;
 }
 
 static void
-hone_sample_item_init (HoneSampleItem *self)
+hone_eval_item_init (HoneEvalItem *self)
 {
 }
 
@@ -65,8 +65,8 @@ texture_from_chw (const guint8 *chw, int channels, int height, int width)
   return gdk_memory_texture_new (ow, oh, GDK_MEMORY_R8G8B8, bytes, stride);
 }
 
-HoneSampleItem *
-hone_sample_item_new (const HoneEvalSample *sample, const char *const *class_names, int n_classes,
+HoneEvalItem *
+hone_eval_item_new (const HoneEvalSample *sample, const char *const *class_names, int n_classes,
                       gboolean highest_loss)
 {
   g_return_val_if_fail (sample != NULL, NULL);
@@ -74,7 +74,7 @@ hone_sample_item_new (const HoneEvalSample *sample, const char *const *class_nam
   g_return_val_if_fail (sample->label >= 0 && sample->label < n_classes, NULL);
   g_return_val_if_fail (sample->predicted >= 0 && sample->predicted < n_classes, NULL);
 
-  HoneSampleItem *self = g_object_new (HONE_TYPE_SAMPLE_ITEM, NULL);
+  HoneEvalItem *self = g_object_new (HONE_TYPE_EVAL_ITEM, NULL);
   self->sample = sample->sample;
   self->name = g_strdup (sample->name);
   self->label = sample->label;
@@ -91,78 +91,78 @@ hone_sample_item_new (const HoneEvalSample *sample, const char *const *class_nam
 }
 
 int
-hone_sample_item_get_sample (HoneSampleItem *self)
+hone_eval_item_get_sample (HoneEvalItem *self)
 {
-  g_return_val_if_fail (HONE_IS_SAMPLE_ITEM (self), -1);
+  g_return_val_if_fail (HONE_IS_EVAL_ITEM (self), -1);
   return self->sample;
 }
 
 const char *
-hone_sample_item_get_name (HoneSampleItem *self)
+hone_eval_item_get_name (HoneEvalItem *self)
 {
-  g_return_val_if_fail (HONE_IS_SAMPLE_ITEM (self), NULL);
+  g_return_val_if_fail (HONE_IS_EVAL_ITEM (self), NULL);
   return self->name;
 }
 
 int
-hone_sample_item_get_label (HoneSampleItem *self)
+hone_eval_item_get_label (HoneEvalItem *self)
 {
-  g_return_val_if_fail (HONE_IS_SAMPLE_ITEM (self), -1);
+  g_return_val_if_fail (HONE_IS_EVAL_ITEM (self), -1);
   return self->label;
 }
 
 int
-hone_sample_item_get_predicted (HoneSampleItem *self)
+hone_eval_item_get_predicted (HoneEvalItem *self)
 {
-  g_return_val_if_fail (HONE_IS_SAMPLE_ITEM (self), -1);
+  g_return_val_if_fail (HONE_IS_EVAL_ITEM (self), -1);
   return self->predicted;
 }
 
 const char *
-hone_sample_item_get_label_name (HoneSampleItem *self)
+hone_eval_item_get_label_name (HoneEvalItem *self)
 {
-  g_return_val_if_fail (HONE_IS_SAMPLE_ITEM (self), NULL);
+  g_return_val_if_fail (HONE_IS_EVAL_ITEM (self), NULL);
   return self->label_name;
 }
 
 const char *
-hone_sample_item_get_predicted_name (HoneSampleItem *self)
+hone_eval_item_get_predicted_name (HoneEvalItem *self)
 {
-  g_return_val_if_fail (HONE_IS_SAMPLE_ITEM (self), NULL);
+  g_return_val_if_fail (HONE_IS_EVAL_ITEM (self), NULL);
   return self->predicted_name;
 }
 
 double
-hone_sample_item_get_loss (HoneSampleItem *self)
+hone_eval_item_get_loss (HoneEvalItem *self)
 {
-  g_return_val_if_fail (HONE_IS_SAMPLE_ITEM (self), 0);
+  g_return_val_if_fail (HONE_IS_EVAL_ITEM (self), 0);
   return self->loss;
 }
 
 double
-hone_sample_item_get_confidence (HoneSampleItem *self)
+hone_eval_item_get_confidence (HoneEvalItem *self)
 {
-  g_return_val_if_fail (HONE_IS_SAMPLE_ITEM (self), 0);
+  g_return_val_if_fail (HONE_IS_EVAL_ITEM (self), 0);
   return self->confidence;
 }
 
 gboolean
-hone_sample_item_get_misclassified (HoneSampleItem *self)
+hone_eval_item_get_misclassified (HoneEvalItem *self)
 {
-  g_return_val_if_fail (HONE_IS_SAMPLE_ITEM (self), FALSE);
+  g_return_val_if_fail (HONE_IS_EVAL_ITEM (self), FALSE);
   return self->label != self->predicted;
 }
 
 GdkTexture *
-hone_sample_item_get_texture (HoneSampleItem *self)
+hone_eval_item_get_texture (HoneEvalItem *self)
 {
-  g_return_val_if_fail (HONE_IS_SAMPLE_ITEM (self), NULL);
+  g_return_val_if_fail (HONE_IS_EVAL_ITEM (self), NULL);
   return self->texture;
 }
 
 gboolean
-hone_sample_item_get_highest_loss (HoneSampleItem *self)
+hone_eval_item_get_highest_loss (HoneEvalItem *self)
 {
-  g_return_val_if_fail (HONE_IS_SAMPLE_ITEM (self), FALSE);
+  g_return_val_if_fail (HONE_IS_EVAL_ITEM (self), FALSE);
   return self->highest_loss;
 }

@@ -1,14 +1,14 @@
-/* hone-ui-test-util.c: see hone-ui-test-util.h. */
+/* hone-chart-test-util.c: see hone-chart-test-util.h. */
 #include "config.h"
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <math.h>
 
-#include "hone-ui-test-util.h"
+#include "hone-chart-test-util.h"
 
 void
-hone_ui_test_init (int *argc, char ***argv)
+hone_chart_test_init (int *argc, char ***argv)
 {
   g_test_init (argc, argv, NULL);
   /* HONE_TEST_LOCALEDIR: compiled translations, to look at the pages in
@@ -27,7 +27,7 @@ hone_ui_test_init (int *argc, char ***argv)
 }
 
 void
-hone_ui_test_spin (int ms)
+hone_chart_test_spin (int ms)
 {
   gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
   while (g_get_monotonic_time () < end)
@@ -48,7 +48,7 @@ count_frame (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
 }
 
 void
-hone_ui_test_wait_frames (GtkWidget *widget, int n)
+hone_chart_test_wait_frames (GtkWidget *widget, int n)
 {
   int left = n;
   guint id = gtk_widget_add_tick_callback (widget, count_frame, &left, NULL);
@@ -62,7 +62,7 @@ hone_ui_test_wait_frames (GtkWidget *widget, int n)
 }
 
 GtkWindow *
-hone_ui_test_window (GtkWidget *child, int width, int height)
+hone_chart_test_window (GtkWidget *child, int width, int height)
 {
   GtkWindow *window = GTK_WINDOW (gtk_window_new ());
   gtk_window_set_default_size (window, width, height);
@@ -72,15 +72,15 @@ hone_ui_test_window (GtkWidget *child, int width, int height)
   while (!gtk_widget_get_mapped (GTK_WIDGET (window)) && g_get_monotonic_time () < end)
     g_main_context_iteration (NULL, TRUE);
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window)));
-  hone_ui_test_wait_frames (GTK_WIDGET (window), 3);
+  hone_chart_test_wait_frames (GTK_WIDGET (window), 3);
   return window;
 }
 
 cairo_surface_t *
-hone_ui_test_render (GtkWidget *widget)
+hone_chart_test_render (GtkWidget *widget)
 {
   /* a widget paintable shows what the last frame drew: let one be drawn */
-  hone_ui_test_wait_frames (widget, 2);
+  hone_chart_test_wait_frames (widget, 2);
   int w = gtk_widget_get_width (widget);
   int h = gtk_widget_get_height (widget);
   g_assert_cmpint (w, >, 0);
@@ -101,7 +101,7 @@ hone_ui_test_render (GtkWidget *widget)
 }
 
 void
-hone_ui_test_pixel (cairo_surface_t *surface, int x, int y, GdkRGBA *out)
+hone_chart_test_pixel (cairo_surface_t *surface, int x, int y, GdkRGBA *out)
 {
   int w = cairo_image_surface_get_width (surface);
   int h = cairo_image_surface_get_height (surface);
@@ -116,21 +116,21 @@ hone_ui_test_pixel (cairo_surface_t *surface, int x, int y, GdkRGBA *out)
 }
 
 double
-hone_ui_test_color_distance (const GdkRGBA *a, const GdkRGBA *b)
+hone_chart_test_color_distance (const GdkRGBA *a, const GdkRGBA *b)
 {
   return MAX (MAX (fabs (a->red - b->red), fabs (a->green - b->green)), fabs (a->blue - b->blue));
 }
 
 void
-hone_ui_test_set_dark (gboolean dark)
+hone_chart_test_set_dark (gboolean dark)
 {
   adw_style_manager_set_color_scheme (adw_style_manager_get_default (),
                                       dark ? ADW_COLOR_SCHEME_FORCE_DARK : ADW_COLOR_SCHEME_FORCE_LIGHT);
-  hone_ui_test_spin (50);
+  hone_chart_test_spin (50);
 }
 
 void
-hone_ui_test_screenshot (const char *name)
+hone_chart_test_screenshot (const char *name)
 {
   const char *dir = g_getenv ("HONE_UI_SCREENSHOTS");
   if (!dir || !*dir)
@@ -157,7 +157,7 @@ set (HoneRecipe *r, const char *assignment)
 }
 
 HoneRecipe *
-hone_ui_test_tiny_recipe (int limit, int epochs)
+hone_chart_test_tiny_recipe (int limit, int epochs)
 {
   HoneRecipe *r = hone_recipe_new ();
   set (r, "model.arch=cnn-s");
@@ -180,7 +180,7 @@ hone_ui_test_tiny_recipe (int limit, int epochs)
 }
 
 char *
-hone_ui_test_make_tmpdir (void)
+hone_chart_test_make_tmpdir (void)
 {
   g_autoptr (GError) error = NULL;
   char *dir = g_dir_make_tmp ("hone-ui-test-XXXXXX", &error);
@@ -189,7 +189,7 @@ hone_ui_test_make_tmpdir (void)
 }
 
 void
-hone_ui_test_remove_tree (const char *path)
+hone_chart_test_remove_tree (const char *path)
 {
   if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
     {
@@ -198,7 +198,7 @@ hone_ui_test_remove_tree (const char *path)
       while (dir && (name = g_dir_read_name (dir)))
         {
           g_autofree char *child = g_build_filename (path, name, NULL);
-          hone_ui_test_remove_tree (child);
+          hone_chart_test_remove_tree (child);
         }
       if (dir)
         g_dir_close (dir);
