@@ -36,6 +36,7 @@ struct _HoneHeatmap
   double col_label_height;
   gboolean rotate_columns;
   double line_height;
+  double shift;                 /* of everything, to centre the map */
 
   GdkRGBA fg;
   gboolean dark;
@@ -142,7 +143,9 @@ ensure_layout (HoneHeatmap *self)
     cell = MIN (cell, avail_h / self->k);
   cell = MIN (cell, MAX_CELL);
   self->cell = MAX (floor (cell), 1);
-  self->origin_x = left;
+  /* centred in the width it has */
+  self->shift = MAX (0, floor ((width - left - MARGIN - self->k * self->cell) / 2));
+  self->origin_x = left + self->shift;
   self->origin_y = top;
 }
 
@@ -207,7 +210,7 @@ hone_heatmap_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   set_fg (self, cr, 0.7);
   show_text (cr, self->bold_layout, _("Predicted class"), ox + k * c / 2, MARGIN, 0.5, 0);
   cairo_save (cr);
-  cairo_translate (cr, MARGIN, oy + k * c / 2);
+  cairo_translate (cr, MARGIN + self->shift, oy + k * c / 2);
   cairo_rotate (cr, -G_PI / 2);
   show_text (cr, self->bold_layout, _("True class"), 0, 0, 0.5, 0);
   cairo_restore (cr);

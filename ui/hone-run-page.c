@@ -7,6 +7,7 @@
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 
 #include "hone-run-page.h"
 
@@ -198,13 +199,22 @@ add_divergence (HoneRunPage *self, const HoneEvent *ev)
 /* ---- events ------------------------------------------------------------- */
 
 static void
+set_progress (HoneRunPage *self, double fraction)
+{
+  char text[32];
+  gtk_progress_bar_set_fraction (self->progress, fraction);
+  g_snprintf (text, sizeof text, "%.0f %%", 100 * fraction);
+  gtk_progress_bar_set_text (self->progress, text);
+}
+
+static void
 show_progress (HoneRunPage *self, const HoneEvent *ev, int batch, int n_batches)
 {
   int n_epochs = MAX (ev->n_epochs, 1);
   int epoch = CLAMP (ev->epoch, 0, n_epochs);
   double done = epoch > 0 ? epoch - 1 + (n_batches > 0 ? (double) batch / n_batches : 0) : 0;
   self->fraction = CLAMP (done / n_epochs, 0, 1);
-  gtk_progress_bar_set_fraction (self->progress, self->fraction);
+  set_progress (self, self->fraction);
   set_label_printf (self->epoch_label, _("Epoch %d of %d"), MAX (epoch, 1), n_epochs);
 
   g_autofree char *elapsed = format_duration (ev->elapsed);
@@ -289,8 +299,9 @@ hone_run_page_push_event (HoneRunPage *self, const HoneEvent *ev)
 
     case HONE_EVENT_WARNING:
       show_start (self);
+      /* the path under the message, unless the message names it already */
       add_message (self, "dialog-warning-symbolic", "warning", ev->message ? ev->message : _("Warning"),
-                   ev->path);
+                   ev->path && !(ev->message && strstr (ev->message, ev->path)) ? ev->path : NULL);
       break;
 
     case HONE_EVENT_ERROR:
@@ -322,7 +333,7 @@ hone_run_page_push_event (HoneRunPage *self, const HoneEvent *ev)
       if (ev->reason == HONE_FINISH_COMPLETED)
         {
           self->fraction = 1;
-          gtk_progress_bar_set_fraction (self->progress, 1);
+          set_progress (self, 1);
         }
       gtk_label_set_label (self->left_label, "");
       {
@@ -356,7 +367,7 @@ hone_run_page_reset (HoneRunPage *self)
   clear_messages (self);
   self->fraction = 0;
   self->speed_avg = 0;
-  gtk_progress_bar_set_fraction (self->progress, 0);
+  set_progress (self, 0);
   gtk_label_set_label (self->status_label, _("Starting…"));
   gtk_label_set_label (self->epoch_label, "");
   gtk_label_set_label (self->speed_label, "");

@@ -166,6 +166,28 @@ test_live_run (void)
   g_assert_cmpint (count_pixels (surface, &plot, &val_light), >, 30);
   cairo_surface_destroy (surface);
   hone_chart_test_screenshot ("run-light");
+
+  /* hovering the loss chart reads out both curves at an epoch's end */
+  GtkEventController *motion = NULL;
+  GListModel *controllers = gtk_widget_observe_controllers (GTK_WIDGET (loss));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) c = g_list_model_get_item (controllers, i);
+      if (GTK_IS_EVENT_CONTROLLER_MOTION (c))
+        motion = GTK_EVENT_CONTROLLER (c);
+    }
+  g_object_unref (controllers);
+  double hx, hy;
+  hone_line_chart_data_to_widget (loss, 2, run.val_loss[1], &hx, &hy);
+  g_signal_emit_by_name (motion, "motion", hx, hy);
+  g_autofree char *readout = hone_line_chart_dup_readout (loss);
+  g_assert_nonnull (readout);
+  g_assert_true (g_str_has_prefix (readout, "epoch 2\nTraining  "));
+  g_autofree char *val_line = g_strdup_printf ("\nValidation  %.4g", run.val_loss[1]);
+  g_assert_nonnull (strstr (readout, val_line));
+  hone_chart_test_wait_frames (GTK_WIDGET (loss), 3);
+  hone_chart_test_screenshot ("run-hover");
+  g_signal_emit_by_name (motion, "leave");
   hone_chart_test_set_dark (TRUE);
   hone_chart_test_wait_frames (GTK_WIDGET (window), 3);
   hone_chart_test_screenshot ("run-dark");
