@@ -341,16 +341,69 @@ on_leave (GtkEventControllerMotion *motion, HoneHeatmap *self)
   set_hover (self, -1, -1);
 }
 
+/* What a click or Return on a cell does: select it, or clear the selection
+ * when it was the selected one. */
 static void
-on_released (GtkGestureClick *gesture, int n_press, double x, double y, HoneHeatmap *self)
+activate_cell (HoneHeatmap *self, int t, int p)
 {
-  int t, p;
-  if (!cell_at (self, x, y, &t, &p))
-    return;
   if (t == self->sel_true && p == self->sel_pred)
     t = p = -1;
   hone_heatmap_set_selection (self, t, p);
   g_signal_emit (self, signals[CELL_ACTIVATED], 0, t, p);
+}
+
+static void
+on_released (GtkGestureClick *gesture, int n_press, double x, double y, HoneHeatmap *self)
+{
+  int t, p;
+  if (cell_at (self, x, y, &t, &p))
+    activate_cell (self, t, p);
+}
+
+/* The keyboard moves the highlighted cell with the arrows and activates it
+ * with Return or Space. */
+static gboolean
+on_key_pressed (GtkEventControllerKey *controller, guint keyval, guint keycode,
+                GdkModifierType state, HoneHeatmap *self)
+{
+  if (self->k == 0 || (state & (GDK_CONTROL_MASK | GDK_ALT_MASK)))
+    return FALSE;
+  int t = self->hover_true, p = self->hover_pred;
+  gboolean fresh = t < 0 || p < 0;
+  if (fresh)
+    {
+      t = MAX (self->sel_true, 0);
+      p = MAX (self->sel_pred, 0);
+    }
+  switch (keyval)
+    {
+    case GDK_KEY_Left:
+    case GDK_KEY_KP_Left:
+      p = fresh ? p : MAX (p - 1, 0);
+      break;
+    case GDK_KEY_Right:
+    case GDK_KEY_KP_Right:
+      p = fresh ? p : MIN (p + 1, self->k - 1);
+      break;
+    case GDK_KEY_Up:
+    case GDK_KEY_KP_Up:
+      t = fresh ? t : MAX (t - 1, 0);
+      break;
+    case GDK_KEY_Down:
+    case GDK_KEY_KP_Down:
+      t = fresh ? t : MIN (t + 1, self->k - 1);
+      break;
+    case GDK_KEY_Return:
+    case GDK_KEY_KP_Enter:
+    case GDK_KEY_space:
+    case GDK_KEY_KP_Space:
+      activate_cell (self, t, p);
+      return TRUE;
+    default:
+      return FALSE;
+    }
+  set_hover (self, t, p);
+  return TRUE;
 }
 
 /* ---- GObject ------------------------------------------------------------ */
@@ -451,6 +504,12 @@ hone_heatmap_init (HoneHeatmap *self)
   GtkGesture *click = gtk_gesture_click_new ();
   g_signal_connect (click, "released", G_CALLBACK (on_released), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
+
+  GtkEventController *keys = gtk_event_controller_key_new ();
+  g_signal_connect (keys, "key-pressed", G_CALLBACK (on_key_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), keys);
+  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
+  gtk_widget_set_focus_on_click (GTK_WIDGET (self), TRUE);
 
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Confusion matrix"), -1);

@@ -588,6 +588,24 @@ test_heatmap_click (void)
   g_assert_cmpstr (gtk_widget_get_tooltip_text (GTK_WIDGET (map)), ==,
                    "20 of 100 images of Shirt were taken for Sneaker (20.0 %)");
 
+  /* the keyboard: arrows move the highlight from (1, 2), Return selects */
+  GtkEventController *keys = find_controller (GTK_WIDGET (map), GTK_TYPE_EVENT_CONTROLLER_KEY);
+  gboolean handled = FALSE;
+  g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_Left, 0, 0, &handled);
+  g_assert_true (handled);
+  g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_Down, 0, 0, &handled);
+  g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_Down, 0, 0, &handled);
+  g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_Return, 0, 0, &handled);
+  g_assert_cmpint (got[0], ==, 2);
+  g_assert_cmpint (got[1], ==, 1);
+  g_assert_true (hone_heatmap_get_selection (map, &t, &p));
+  g_assert_cmpint (t, ==, 2);
+  g_assert_cmpint (p, ==, 1);
+  g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_space, 0, 0, &handled);
+  g_assert_cmpint (got[0], ==, -1);
+  g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_a, 0, 0, &handled);
+  g_assert_false (handled);
+
   /* new data with fewer classes drops a selection that no longer fits */
   hone_heatmap_set_selection (map, 2, 2);
   hone_heatmap_set_data (map, 2, names, (const int64_t[]) { 1, 2, 3, 4 });
