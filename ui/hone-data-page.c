@@ -781,7 +781,7 @@ hone_data_page_class_init (HoneDataPageClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (HONE_TYPE_BAR_CHART);
-  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/hone/Hone/ui/hone-data-page.ui");
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/hone/Hone/hone-data-page.ui");
   gtk_widget_class_bind_template_child (widget_class, HoneDataPage, source_row);
   gtk_widget_class_bind_template_child (widget_class, HoneDataPage, subset_row);
   gtk_widget_class_bind_template_child (widget_class, HoneDataPage, subset_drop);

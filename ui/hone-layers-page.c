@@ -948,7 +948,7 @@ hone_layers_page_class_init (HoneLayersPageClass *klass)
   signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                    0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
-  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/hone/Hone/ui/hone-layers-page.ui");
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/hone/Hone/hone-layers-page.ui");
   gtk_widget_class_bind_template_child (widget_class, HoneLayersPage, stack);
   gtk_widget_class_bind_template_child (widget_class, HoneLayersPage, head_button);
   gtk_widget_class_bind_template_child (widget_class, HoneLayersPage, last_button);

@@ -731,7 +731,7 @@ hone_training_page_class_init (HoneTrainingPageClass *klass)
                                    0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
   g_type_ensure (HONE_TYPE_LR_PLOT);
-  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/hone/Hone/ui/hone-training-page.ui");
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/hone/Hone/hone-training-page.ui");
   gtk_widget_class_bind_template_child (widget_class, HoneTrainingPage, prefs);
   gtk_widget_class_bind_template_child (widget_class, HoneTrainingPage, plot);
   gtk_widget_class_bind_template_child (widget_class, HoneTrainingPage, plot_caption);

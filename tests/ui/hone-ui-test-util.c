@@ -117,7 +117,7 @@ write_png (GtkWidget *widget, const char *dir, const char *name)
 void
 hone_ui_test_screenshot (GtkWidget *widget, const char *name)
 {
-  const char *dir = g_getenv ("HONE_TEST_SCREENSHOTS");
+  const char *dir = g_getenv ("HONE_UI_SCREENSHOTS");
   if (!dir || !dir[0])
     return;
   g_mkdir_with_parents (dir, 0755);

@@ -22,7 +22,7 @@ void             hone_ui_test_wait (int ms);
 gboolean         hone_ui_test_wait_for (gboolean *done, int timeout_ms);
 /* The widget as drawn now, in an ARGB32 surface of its size (transfer full). */
 cairo_surface_t *hone_ui_test_render (GtkWidget *widget);
-/* When HONE_TEST_SCREENSHOTS names a folder, writes the widget there as
+/* When HONE_UI_SCREENSHOTS names a folder, writes the widget there as
  * NAME.png (and as NAME-dark.png in the dark style). */
 void             hone_ui_test_screenshot (GtkWidget *widget, const char *name);
 /* Scrolls the first scrolled window inside widget to fraction (0 top, 1
