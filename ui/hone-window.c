@@ -7,24 +7,13 @@
 #include "hone-application.h"
 #include "hone-format.h"
 #include "hone-model-page.h"
-#include "hone-resources.h"
 #include "hone-runs-window.h"
 #include "hone-window.h"
-#if HONE_HAVE_DATA_PAGE
 #include "hone-data-page.h"
-#endif
-#if HONE_HAVE_LAYERS_PAGE
 #include "hone-layers-page.h"
-#endif
-#if HONE_HAVE_TRAINING_PAGE
 #include "hone-training-page.h"
-#endif
-#if HONE_HAVE_RUN_PAGE
 #include "hone-run-page.h"
-#endif
-#if HONE_HAVE_ANALYZE_PAGE
 #include "hone-analyze-page.h"
-#endif
 
 struct _HoneWindow
 {
@@ -152,7 +141,6 @@ update_model_label (HoneWindow *self)
   g_autofree char *name = hone_format_model_name (r->arch, r->source);
   int64_t params = hone_session_get_params (self->session);
   int64_t trainable_params = hone_session_get_trainable_params (self->session);
-#if HONE_HAVE_LAYERS_PAGE
   /* between runs, what the Layers page's freezing will train */
   if (!hone_session_is_active (self->session) && hone_session_get_model (self->session) != NULL)
     {
@@ -164,7 +152,6 @@ update_model_label (HoneWindow *self)
           trainable_params = t;
         }
     }
-#endif
 
   if (hone_session_get_loading (self->session) && hone_session_get_model (self->session) == NULL)
     {
@@ -327,18 +314,6 @@ session_state_changed (HoneWindow *self)
 
 /* ---- pages ------------------------------------------------------------- */
 
-/* Pages whose work lives in another part of the tree and is not in this
- * build show what they are for. */
-G_GNUC_UNUSED static GtkWidget *
-page_absent (const char *icon, const char *title, const char *description)
-{
-  GtkWidget *status = adw_status_page_new ();
-  adw_status_page_set_icon_name (ADW_STATUS_PAGE (status), icon);
-  adw_status_page_set_title (ADW_STATUS_PAGE (status), title);
-  adw_status_page_set_description (ADW_STATUS_PAGE (status), description);
-  return status;
-}
-
 static void
 add_page (HoneWindow *self, GtkWidget *page, const char *name, const char *title, const char *icon)
 {
@@ -346,65 +321,45 @@ add_page (HoneWindow *self, GtkWidget *page, const char *name, const char *title
   adw_view_stack_page_set_icon_name (p, icon);
 }
 
-G_GNUC_UNUSED static void
+static void
 page_changed (GtkWidget *page, HoneWindow *self)
 {
   /* A page edited the recipe: the others re-read it, the session reloads
    * the model when model.* or data.source changed. */
-#if HONE_HAVE_DATA_PAGE
   if (page != self->data_page)
     hone_data_page_sync (HONE_DATA_PAGE (self->data_page));
-#endif
-#if HONE_HAVE_LAYERS_PAGE
   if (page != self->layers_page)
     hone_layers_page_sync (HONE_LAYERS_PAGE (self->layers_page));
-#endif
-#if HONE_HAVE_TRAINING_PAGE
   if (page != self->training_page)
     hone_training_page_sync (HONE_TRAINING_PAGE (self->training_page));
-#endif
   hone_session_recipe_changed (self->session);
 }
 
 static void
 pages_set_recipe (HoneWindow *self)
 {
-  G_GNUC_UNUSED HoneRecipe *recipe = hone_session_get_recipe (self->session);
-#if HONE_HAVE_DATA_PAGE
+  HoneRecipe *recipe = hone_session_get_recipe (self->session);
   hone_data_page_set_recipe (HONE_DATA_PAGE (self->data_page), recipe);
   hone_data_page_sync (HONE_DATA_PAGE (self->data_page));
-#endif
-#if HONE_HAVE_LAYERS_PAGE
   hone_layers_page_set_recipe (HONE_LAYERS_PAGE (self->layers_page), recipe);
   hone_layers_page_sync (HONE_LAYERS_PAGE (self->layers_page));
-#endif
-#if HONE_HAVE_TRAINING_PAGE
   hone_training_page_set_recipe (HONE_TRAINING_PAGE (self->training_page), recipe);
   hone_training_page_sync (HONE_TRAINING_PAGE (self->training_page));
-#endif
 }
 
 static void
 pages_set_model (HoneWindow *self)
 {
-  G_GNUC_UNUSED HoneModel *model = hone_session_get_model (self->session);
-#if HONE_HAVE_LAYERS_PAGE
+  HoneModel *model = hone_session_get_model (self->session);
   hone_layers_page_set_model (HONE_LAYERS_PAGE (self->layers_page), model);
-#endif
-#if HONE_HAVE_TRAINING_PAGE
   hone_training_page_set_model (HONE_TRAINING_PAGE (self->training_page), model);
-#endif
 }
 
 static void
 pages_reset_run (HoneWindow *self)
 {
-#if HONE_HAVE_RUN_PAGE
   hone_run_page_reset (HONE_RUN_PAGE (self->run_page));
-#endif
-#if HONE_HAVE_ANALYZE_PAGE
   hone_analyze_page_reset (HONE_ANALYZE_PAGE (self->analyze_page));
-#endif
 }
 
 /* The one place that makes the six pages. */
@@ -414,39 +369,14 @@ hone_window_create_pages (HoneWindow *self)
   self->model_page = GTK_WIDGET (hone_model_page_new ());
   hone_model_page_set_session (HONE_MODEL_PAGE (self->model_page), self->session);
 
-#if HONE_HAVE_DATA_PAGE
   self->data_page = GTK_WIDGET (hone_data_page_new ());
   g_signal_connect (self->data_page, "changed", G_CALLBACK (page_changed), self);
-#else
-  self->data_page = page_absent ("emblem-photos-symbolic", _("Data"),
-                                 _("Fashion-MNIST is built in; open a folder of images with Open Data…"));
-#endif
-#if HONE_HAVE_LAYERS_PAGE
   self->layers_page = GTK_WIDGET (hone_layers_page_new ());
   g_signal_connect (self->layers_page, "changed", G_CALLBACK (page_changed), self);
-#else
-  self->layers_page = page_absent ("view-list-bullet-symbolic", _("Layers"),
-                                   _("Which layers train and which stay frozen"));
-#endif
-#if HONE_HAVE_TRAINING_PAGE
   self->training_page = GTK_WIDGET (hone_training_page_new ());
   g_signal_connect (self->training_page, "changed", G_CALLBACK (page_changed), self);
-#else
-  self->training_page = page_absent ("preferences-system-symbolic", _("Training"),
-                                     _("Optimizer, learning-rate schedule and regularisation"));
-#endif
-#if HONE_HAVE_RUN_PAGE
   self->run_page = GTK_WIDGET (hone_run_page_new ());
-#else
-  self->run_page = page_absent ("media-playback-start-symbolic", _("Run"),
-                                _("Press Train to start — progress appears in the strip below"));
-#endif
-#if HONE_HAVE_ANALYZE_PAGE
   self->analyze_page = GTK_WIDGET (hone_analyze_page_new ());
-#else
-  self->analyze_page = page_absent ("view-grid-symbolic", _("Analyze"),
-                                    _("The validation results appear here after each epoch"));
-#endif
 
   /* TRANSLATORS: page names in the view switcher */
   add_page (self, self->model_page, "model", _("Model"), "applications-science-symbolic");
@@ -495,13 +425,9 @@ hone_window_get_page (HoneWindow *self, const char *name)
 static void
 session_event (HoneSession *session, const HoneEvent *ev, HoneWindow *self)
 {
-#if HONE_HAVE_RUN_PAGE
   hone_run_page_push_event (HONE_RUN_PAGE (self->run_page), ev);
-#endif
-#if HONE_HAVE_ANALYZE_PAGE
   if (ev->kind == HONE_EVENT_VALIDATION && ev->validation != NULL)
     hone_analyze_page_set_evaluation (HONE_ANALYZE_PAGE (self->analyze_page), ev->validation);
-#endif
 
   if (ev->kind == HONE_EVENT_STARTED || ev->kind == HONE_EVENT_EPOCH)
     update_model_label (self);
@@ -547,21 +473,18 @@ static void
 session_run_opened (HoneSession *session, const char *run_dir, HoneWindow *self)
 {
   pages_reset_run (self);
-#if HONE_HAVE_RUN_PAGE
   g_autofree char *metrics = g_build_filename (run_dir, "metrics.jsonl", NULL);
   g_autoptr (GError) error = NULL;
   if (!hone_run_page_load_metrics (HONE_RUN_PAGE (self->run_page), metrics, &error))
     hone_window_show_error (self, _("The run’s curves could not be read"), error->message);
   else
     hone_window_show_page (self, "run");
-#endif
 }
 
 static void
 session_model_changed (HoneWindow *self)
 {
   pages_set_model (self);
-#if HONE_HAVE_TRAINING_PAGE
   /* the schedule's plot needs the run's length in steps */
   HoneRecipe *r = hone_session_get_recipe (self->session);
   int samples = hone_session_get_data_samples (self->session);
@@ -569,7 +492,6 @@ session_model_changed (HoneWindow *self)
     hone_training_page_set_data_size (HONE_TRAINING_PAGE (self->training_page),
                                       (int) (samples * (1.0 - r->val_split - r->test_split)),
                                       hone_session_get_data_classes (self->session));
-#endif
   update_model_label (self);
   update_data_label (self);
 }
@@ -704,33 +626,12 @@ hone_window_open_model (HoneWindow *self)
                model_chosen);
 }
 
-G_GNUC_UNUSED static void
-data_chosen (HoneWindow *self, const char *path)
-{
-  HoneRecipe *r = hone_session_get_recipe (self->session);
-  g_autofree char *set = g_strdup_printf ("data.source=%s", path);
-  g_autoptr (GError) error = NULL;
-
-  if (!hone_recipe_set (r, set, &error))
-    {
-      hone_window_show_error (self, _("The data could not be chosen"), error->message);
-      return;
-    }
-  hone_session_recipe_changed (self->session);
-  update_data_label (self);
-}
-
 void
 hone_window_open_data (HoneWindow *self)
 {
   g_return_if_fail (HONE_IS_WINDOW (self));
   hone_window_show_page (self, "data");
-#if HONE_HAVE_DATA_PAGE
   hone_data_page_open_source (HONE_DATA_PAGE (self->data_page));
-#else
-  run_chooser (self, _("Open a Folder of Images"), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Open"),
-               NULL, NULL, data_chosen);
-#endif
 }
 
 gboolean
@@ -952,10 +853,6 @@ hone_window_class_init (HoneWindowClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
-
-  /* links the GResource into programs that use the static libhone-ui; its
-   * constructor registers it */
-  (void) hone_get_resource ();
 
   object_class->dispose = hone_window_dispose;
   object_class->finalize = hone_window_finalize;
