@@ -17,6 +17,7 @@
 #include "hone-parallel.h"
 #include "ops/hone-conv-private.h"
 #include "ops/hone-op-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 typedef struct
 {
@@ -146,6 +147,20 @@ avg_pool_backward (const HoneOpCtx *ctx)
   hone_parallel_for (planes, MAX (1, 4096 / (a.Ho * a.Wo)), avg_pool_backward_task, &a);
 }
 
+static gboolean
+avg_pool_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const HonePoolAttrs *a = node->attrs;
+  Onnx__NodeProto *n = hone_onnx_writer_add_simple (w, node, "AveragePool");
+  hone_onnx_node_set_ints (w, n, "kernel_shape", (const int64_t[]) { a->kernel[0], a->kernel[1] }, 2);
+  hone_onnx_node_set_ints (w, n, "strides", (const int64_t[]) { a->stride[0], a->stride[1] }, 2);
+  hone_onnx_node_set_ints (w, n, "pads", (const int64_t[]) { a->pad[0], a->pad[1], a->pad[2], a->pad[3] }, 4);
+  if (a->ceil_mode)
+    hone_onnx_node_set_int (w, n, "ceil_mode", 1);
+  hone_onnx_node_set_int (w, n, "count_include_pad", a->count_include_pad ? 1 : 0);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_avg_pool = {
   .name = "AveragePool",
   /* Backward needs only the shapes. */
@@ -153,6 +168,7 @@ const HoneOpClass hone_op_avg_pool = {
   .forward = avg_pool_forward,
   .backward = avg_pool_backward,
   .flops = avg_pool_flops,
+  .to_onnx = avg_pool_to_onnx,
 };
 
 int

@@ -14,6 +14,7 @@
 
 #include "hone-ops.h"
 #include "ops/hone-op-unary-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 typedef struct
 {
@@ -69,6 +70,21 @@ clip_backward (const HoneOpCtx *ctx)
   hone_op_unary_backward (ctx, clip_backward_kernel, TRUE);
 }
 
+/* Opset 11 and later take min and max as inputs. */
+static gboolean
+clip_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const ClipAttrs *a = node->attrs;
+  const char *in[3] = {
+    hone_onnx_writer_input (w, node, 0),
+    hone_onnx_writer_scalar (w, a->min),
+    hone_onnx_writer_scalar (w, a->max),
+  };
+  const char *out = hone_onnx_writer_output (w, node, 0);
+  hone_onnx_writer_add_node (w, "Clip", node->name, in, 3, &out, 1);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_clip = {
   .name = "Clip",
   .keep_outputs = 1u << 0,
@@ -76,6 +92,7 @@ const HoneOpClass hone_op_clip = {
   .forward = clip_forward,
   .backward = clip_backward,
   .flops = hone_op_flops_per_output,
+  .to_onnx = clip_to_onnx,
 };
 
 int

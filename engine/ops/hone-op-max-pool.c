@@ -19,6 +19,7 @@
 #include "hone-parallel.h"
 #include "ops/hone-conv-private.h"
 #include "ops/hone-op-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 typedef struct
 {
@@ -313,6 +314,23 @@ max_pool_backward (const HoneOpCtx *ctx)
   hone_parallel_for (planes, MAX (1, 8192 / (a.Ho * a.Wo)), max_pool_backward_task, &a);
 }
 
+/* Default attributes (dilations 1, ceil_mode 0) are left out: older
+ * readers such as OpenCV's do not all know them. */
+static gboolean
+max_pool_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const HonePoolAttrs *a = node->attrs;
+  Onnx__NodeProto *n = hone_onnx_writer_add_simple (w, node, "MaxPool");
+  hone_onnx_node_set_ints (w, n, "kernel_shape", (const int64_t[]) { a->kernel[0], a->kernel[1] }, 2);
+  hone_onnx_node_set_ints (w, n, "strides", (const int64_t[]) { a->stride[0], a->stride[1] }, 2);
+  hone_onnx_node_set_ints (w, n, "pads", (const int64_t[]) { a->pad[0], a->pad[1], a->pad[2], a->pad[3] }, 4);
+  if (a->dilation[0] > 1 || a->dilation[1] > 1)
+    hone_onnx_node_set_ints (w, n, "dilations", (const int64_t[]) { a->dilation[0], a->dilation[1] }, 2);
+  if (a->ceil_mode)
+    hone_onnx_node_set_int (w, n, "ceil_mode", 1);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_max_pool = {
   .name = "MaxPool",
   /* Backward reads only the saved indices. */
@@ -322,6 +340,7 @@ const HoneOpClass hone_op_max_pool = {
   .backward = max_pool_backward,
   .flops = max_pool_flops,
   .saved_size = max_pool_saved_size,
+  .to_onnx = max_pool_to_onnx,
 };
 
 int
