@@ -216,15 +216,14 @@ test_export_defaults (void)
   g_assert_cmpstr (metadata (m, "hone.input"), ==, "3x32x40");
   g_assert_null (metadata (m, "hone.arch"));
   g_assert_null (metadata (m, "hone.mean"));
-  /* ReLU6 as Clip with min and max inputs; Dropout (classifier.0) left out */
-  g_assert_cmpint (count_op (m, "Clip"), ==, 35);
+  /* ReLU6 as 6 HardSigmoid(x / 6), which OpenCV 4.6 reads; Dropout
+   * (classifier.0) left out */
+  g_assert_cmpint (count_op (m, "Clip"), ==, 0);
+  g_assert_cmpint (count_op (m, "HardSigmoid"), ==, 35);
   g_assert_cmpint (count_op (m, "Dropout"), ==, 0);
-  for (size_t i = 0; i < m->graph->n_node; i++)
-    if (strcmp (m->graph->node[i]->op_type, "Clip") == 0)
-      g_assert_cmpuint (m->graph->node[i]->n_input, ==, 3);
-  /* one initializer per distinct scalar, however many Clips use it */
-  g_assert_nonnull (initializer (m, "hone.const.0"));
+  /* one initializer per distinct scalar, however many nodes use it */
   g_assert_nonnull (initializer (m, "hone.const.6"));
+  g_assert_null (initializer (m, "hone.const.6_2"));
   g_assert_nonnull (initializer (m, "features.18.0.weight"));
   onnx__model_proto__free_unpacked (m, NULL);
 }
@@ -409,7 +408,10 @@ test_ops_activations (void)
 {
   static const struct { const char *name; const char *types; } cases[] = {
     { "relu", "Relu" },
-    { "clip", "Clip" },
+    { "clip", "HardSigmoid Mul Add" },
+    { "relu6", "HardSigmoid Mul" },
+    { "clip_above", "Clip" },
+    { "clip_below", "Clip" },
     { "sigmoid", "Sigmoid" },
     { "hard_sigmoid", "HardSigmoid" },
     { "silu", "Sigmoid Mul" },
@@ -427,6 +429,12 @@ test_ops_activations (void)
         y = hone_graph_relu (g, c, x, NULL);
       else if (strcmp (c, "clip") == 0)
         y = hone_graph_clip (g, c, x, -0.5f, 6.0f, NULL);
+      else if (strcmp (c, "relu6") == 0)
+        y = hone_graph_clip (g, c, x, 0.0f, 6.0f, NULL);
+      else if (strcmp (c, "clip_above") == 0)
+        y = hone_graph_clip (g, c, x, 1.0f, INFINITY, NULL);
+      else if (strcmp (c, "clip_below") == 0)
+        y = hone_graph_clip (g, c, x, -INFINITY, 2.0f, NULL);
       else if (strcmp (c, "sigmoid") == 0)
         y = hone_graph_sigmoid (g, c, x, NULL);
       else if (strcmp (c, "hard_sigmoid") == 0)
@@ -448,12 +456,24 @@ test_ops_activations (void)
       g_assert_cmpstr (last->output[0], ==, "logits");
       if (strcmp (c, "clip") == 0)
         {
-          g_assert_cmpuint (last->n_input, ==, 3);
+          /* -0.5 + 6.5 HardSigmoid(x / 6.5 + 0.5 / 6.5) */
+          const Onnx__NodeProto *hs = m->graph->node[0];
+          g_assert_cmpfloat (attr_float (hs, "alpha"), ==, 1.0f / 6.5f);
+          g_assert_cmpfloat (attr_float (hs, "beta"), ==, 0.5f / 6.5f);
+          const Onnx__TensorProto *scale = get_initializer (m, m->graph->node[1]->input[1]);
+          g_assert_cmpuint (scale->n_dims, ==, 0);
+          g_assert_cmpfloat (*(const float *) scale->raw_data.data, ==, 6.5f);
           const Onnx__TensorProto *lo = get_initializer (m, last->input[1]);
-          const Onnx__TensorProto *hi = get_initializer (m, last->input[2]);
-          g_assert_cmpuint (lo->n_dims, ==, 0);
           g_assert_cmpfloat (*(const float *) lo->raw_data.data, ==, -0.5f);
-          g_assert_cmpfloat (*(const float *) hi->raw_data.data, ==, 6.0f);
+        }
+      if (strcmp (c, "clip_above") == 0 || strcmp (c, "clip_below") == 0)
+        {
+          gboolean above = strcmp (c, "clip_above") == 0;
+          g_assert_cmpuint (last->n_input, ==, 3);
+          const char *bound = last->input[above ? 1 : 2];
+          g_assert_cmpstr (last->input[above ? 2 : 1], ==, "");
+          g_assert_cmpfloat (*(const float *) get_initializer (m, bound)->raw_data.data, ==,
+                             above ? 1.0f : 2.0f);
         }
       if (strcmp (c, "hard_sigmoid") == 0)
         {
