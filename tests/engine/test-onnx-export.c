@@ -337,7 +337,8 @@ test_ops_conv_pool (void)
   y = hone_graph_global_avg_pool (g, "gap", y, NULL);
   Onnx__ModelProto *m = export_op_graph (g, y);
   g_autofree char *types = op_types (m);
-  g_assert_cmpstr (types, ==, "Conv MaxPool AveragePool GlobalAveragePool");
+  /* AveragePool's counted padding as an explicit Pad */
+  g_assert_cmpstr (types, ==, "Conv MaxPool Pad AveragePool GlobalAveragePool");
   const Onnx__NodeProto *c = m->graph->node[0];
   g_assert_cmpuint (c->n_input, ==, 3);
   g_assert_cmpstr (c->input[1], ==, "c.weight");
@@ -352,7 +353,13 @@ test_ops_conv_pool (void)
   g_assert_cmpint (attr_int (p, "ceil_mode"), ==, 1);
   g_assert_null (attr (p, "dilations"));
   p = m->graph->node[2];
-  g_assert_cmpint (attr_int (p, "count_include_pad"), ==, 1);
+  const Onnx__TensorProto *pads = get_initializer (m, p->input[1]);
+  const int64_t expect_pads[8] = { 0, 0, 1, 1, 0, 0, 0, 0 };
+  g_assert_cmpmem (pads->raw_data.data, pads->raw_data.len, expect_pads, sizeof expect_pads);
+  p = m->graph->node[3];
+  g_assert_cmpstr (p->input[0], ==, m->graph->node[2]->output[0]);
+  assert_ints (p, "pads", (const int64_t[]) { 0, 0, 0, 0 }, 4);
+  g_assert_null (attr (p, "count_include_pad"));
   g_assert_null (attr (p, "ceil_mode"));
   onnx__model_proto__free_unpacked (m, NULL);
 
