@@ -9,7 +9,7 @@
  * from IR version 4) and onnx/docs/Operators.md at opset 13.
  *
  * This file does not know any op: each op writes itself.  It does not
- * write files byte by byte either: hone_onnx_model_save does. */
+ * write files either: hone_onnx_model_save (hone-onnx-file.h) does. */
 #include "config.h"
 
 #include <math.h>
@@ -19,6 +19,7 @@
 
 #include "hone-op.h"
 #include "onnx/hone-onnx-export.h"
+#include "onnx/hone-onnx-file.h"
 #include "onnx/hone-onnx-writer-private.h"
 
 /* IR version 7 (ONNX 1.8): the newest that Debian's onnx 1.12 checker and
@@ -148,6 +149,15 @@ hone_onnx_writer_output (HoneOnnxWriter *w, const HoneNode *node, int i)
 {
   g_assert (i >= 0 && i < node->n_out);
   return w->names[node->out[i]];
+}
+
+int
+hone_onnx_writer_input_rank (HoneOnnxWriter *w, const HoneNode *node, int i)
+{
+  g_assert (i >= 0 && i < node->n_in);
+  const HoneValue *v = hone_graph_value (w->graph, node->in[i]);
+  gboolean batched = v->kind == HONE_VALUE_INPUT || v->kind == HONE_VALUE_ACTIVATION;
+  return v->shape.rank + (batched ? 1 : 0);
 }
 
 const char *
@@ -622,24 +632,13 @@ hone_onnx_export_graph (HoneGraph *graph, const HoneOnnxExportInfo *info, const 
   g_autoptr (HoneOnnxWriter) w = writer_new (graph);
   GError *local = NULL;
   Onnx__ModelProto *model = build_model (w, info ? info : &no_info, &local);
-  g_autoptr (GBytes) bytes = model ? pack_model (model, &local) : NULL;
-  if (!bytes)
+  if (!model)
     {
       g_set_error (error, HONE_ERROR, local->code, "cannot export %s: %s", path, local->message);
       g_error_free (local);
       return FALSE;
     }
-  gsize size = 0;
-  const char *data = g_bytes_get_data (bytes, &size);
-  if (!g_file_set_contents_full (path, data, (gssize) size,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                 0666, &local))
-    {
-      g_set_error (error, HONE_ERROR, HONE_ERROR_IO, "cannot write %s: %s", path, local->message);
-      g_error_free (local);
-      return FALSE;
-    }
-  return TRUE;
+  return hone_onnx_model_save (model, path, error);
 }
 
 gboolean

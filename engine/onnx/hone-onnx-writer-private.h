@@ -39,6 +39,11 @@ HoneGraph       *hone_onnx_writer_graph  (HoneOnnxWriter *w);
 const char      *hone_onnx_writer_input  (HoneOnnxWriter *w, const HoneNode *node, int i);
 const char      *hone_onnx_writer_output (HoneOnnxWriter *w, const HoneNode *node, int i);
 
+/* The full rank of the node's input i as ONNX sees it: with the batch
+ * dimension for inputs and activations (to turn "every axis but the batch"
+ * into explicit axes). */
+int              hone_onnx_writer_input_rank (HoneOnnxWriter *w, const HoneNode *node, int i);
+
 /* A value name no other value of the model has: base, or base_2, base_3...
  * Owned by the writer. */
 const char      *hone_onnx_writer_fresh  (HoneOnnxWriter *w, const char *base);

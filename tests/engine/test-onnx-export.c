@@ -544,22 +544,17 @@ test_ops_binary_shape (void)
   onnx__model_proto__free_unpacked (m, NULL);
 }
 
-/* Every op this file covers has a to_onnx; an op added later without one
- * is refused by the exporter (test_missing_to_onnx). */
+/* Every op the engine knows writes itself to ONNX (DESIGN.md: each op's
+ * table has to_onnx); an op without one would make the exporter refuse the
+ * graph (test_missing_to_onnx). */
 static void
 test_ops_all_have_to_onnx (void)
 {
-  static const HoneOpClass *const covered[] = {
-    &hone_op_conv, &hone_op_batch_norm, &hone_op_relu, &hone_op_clip, &hone_op_sigmoid,
-    &hone_op_hard_sigmoid, &hone_op_silu, &hone_op_hard_swish, &hone_op_gelu, &hone_op_gemm,
-    &hone_op_matmul, &hone_op_add, &hone_op_sub, &hone_op_mul, &hone_op_div, &hone_op_concat,
-    &hone_op_flatten, &hone_op_reshape, &hone_op_transpose, &hone_op_dropout, &hone_op_softmax,
-    &hone_op_max_pool, &hone_op_avg_pool, &hone_op_global_avg_pool,
-  };
-  g_assert_cmpuint (G_N_ELEMENTS (covered), ==, 24);
-  for (guint i = 0; i < G_N_ELEMENTS (covered); i++)
-    if (!covered[i]->to_onnx)
-      g_error ("%s has no to_onnx", covered[i]->name);
+  int n = 0;
+  for (int i = 0; hone_op_classes[i]; i++, n++)
+    if (!hone_op_classes[i]->to_onnx)
+      g_error ("%s has no to_onnx", hone_op_classes[i]->name);
+  g_assert_cmpint (n, >=, 35);
 }
 
 /* ---- names and errors ---------------------------------------------------- */

@@ -313,6 +313,126 @@ build_dropout_last (HoneGraph *g, int x, GError **error)
   return x < 0 ? -1 : hone_graph_dropout (g, "dropout", x, 0.3f, error);
 }
 
+static int
+build_erf (HoneGraph *g, int x, GError **error)
+{
+  return hone_graph_erf (g, "act", x, error);
+}
+
+static int
+build_sqrt (HoneGraph *g, int x, GError **error)
+{
+  int s = hone_graph_sigmoid (g, "positive", x, error);
+  return s < 0 ? -1 : hone_graph_sqrt (g, "act", s, error);
+}
+
+static int
+build_tanh (HoneGraph *g, int x, GError **error)
+{
+  return hone_graph_tanh (g, "act", x, error);
+}
+
+static int
+build_leaky_relu (HoneGraph *g, int x, GError **error)
+{
+  return hone_graph_leaky_relu (g, "act", x, 0.2f, error);
+}
+
+static int
+build_pow (HoneGraph *g, int x, GError **error)
+{
+  int sq = hone_graph_pow (g, "square", x, 2.0f, error);
+  int s = sq < 0 ? -1 : hone_graph_sigmoid (g, "positive", x, error);
+  int r = s < 0 ? -1 : hone_graph_pow (g, "root", s, 0.5f, error);
+  return r < 0 ? -1 : hone_graph_add (g, "add", sq, r, error);
+}
+
+static int
+build_reduce_mean (HoneGraph *g, int x, GError **error)
+{
+  return hone_graph_reduce_mean (g, "mean", x, (const int[]) { 2, 3 }, 2, TRUE, error);
+}
+
+static int
+build_reduce_mean_all (HoneGraph *g, int x, GError **error)
+{
+  return hone_graph_reduce_mean (g, "mean", x, NULL, 0, FALSE, error);
+}
+
+static int
+build_reduce_sum (HoneGraph *g, int x, GError **error)
+{
+  return hone_graph_reduce_sum (g, "sum", x, (const int[]) { -1 }, 1, FALSE, error);
+}
+
+static int
+build_layer_norm (HoneGraph *g, int x, GError **error)
+{
+  return hone_graph_layer_norm (g, "ln", x, param (g, "ln.weight", HONE_SHAPE (3)),
+                                param (g, "ln.bias", HONE_SHAPE (3)), -1, 1e-5f, error);
+}
+
+static int
+build_layer_norm_chw (HoneGraph *g, int x, GError **error)
+{
+  return hone_graph_layer_norm (g, "ln", x, param (g, "ln.weight", HONE_SHAPE (4, 3, 3)), -1, 1,
+                                1e-3f, error);
+}
+
+static int
+build_slice (HoneGraph *g, int x, GError **error)
+{
+  return hone_graph_slice (g, "slice", x, (const int64_t[]) { 1, 0 }, (const int64_t[]) { -1, 6 },
+                           (const int[]) { 2, 3 }, (const int64_t[]) { 1, 2 }, 2, error);
+}
+
+static int
+build_slice_channels (HoneGraph *g, int x, GError **error)
+{
+  return hone_graph_slice (g, "slice", x, (const int64_t[]) { 1 }, (const int64_t[]) { 3 },
+                           (const int[]) { 1 }, NULL, 1, error);
+}
+
+static int
+build_split (HoneGraph *g, int x, GError **error)
+{
+  int parts[2];
+  if (hone_graph_split (g, "split", x, 1, NULL, 2, parts, error) < 0)
+    return -1;
+  return hone_graph_sub (g, "sub", parts[1], parts[0], error);
+}
+
+static int
+build_split_sizes (HoneGraph *g, int x, GError **error)
+{
+  int parts[2];
+  if (hone_graph_split (g, "split", x, 1, (const int64_t[]) { 1, 3 }, 2, parts, error) < 0)
+    return -1;
+  int xs[2] = { parts[1], parts[0] };
+  return hone_graph_concat (g, "cat", xs, 2, 1, error);
+}
+
+static int
+build_pad (HoneGraph *g, int x, GError **error)
+{
+  return hone_graph_pad (g, "pad", x, (const int64_t[]) { 0, 0, 1, 2, 0, 0, 2, 0 }, 4,
+                         HONE_PAD_CONSTANT, 0.5f, error);
+}
+
+static int
+build_pad_reflect (HoneGraph *g, int x, GError **error)
+{
+  return hone_graph_pad (g, "pad", x, (const int64_t[]) { 0, 0, 1, 2, 0, 0, 2, 1 }, 4,
+                         HONE_PAD_REFLECT, 0.0f, error);
+}
+
+static int
+build_pad_edge (HoneGraph *g, int x, GError **error)
+{
+  return hone_graph_pad (g, "pad", x, (const int64_t[]) { 0, 0, 2, 1, 0, 0, 0, 1 }, 4,
+                         HONE_PAD_EDGE, 0.0f, error);
+}
+
 #define IMG { 3, { 4, 3, 3 } }
 
 static const Case cases[] = {
@@ -353,6 +473,23 @@ static const Case cases[] = {
   { "transpose", IMG, build_transpose },
   { "dropout", IMG, build_dropout },
   { "dropout_last", IMG, build_dropout_last },
+  { "erf", IMG, build_erf },
+  { "sqrt", IMG, build_sqrt },
+  { "tanh", IMG, build_tanh },
+  { "leaky_relu", IMG, build_leaky_relu },
+  { "pow", IMG, build_pow },
+  { "reduce_mean", IMG, build_reduce_mean },
+  { "reduce_mean_all", IMG, build_reduce_mean_all },
+  { "reduce_sum", IMG, build_reduce_sum },
+  { "layer_norm", IMG, build_layer_norm },
+  { "layer_norm_chw", IMG, build_layer_norm_chw },
+  { "slice", { 3, { 2, 5, 7 } }, build_slice },
+  { "slice_channels", IMG, build_slice_channels },
+  { "split", IMG, build_split },
+  { "split_sizes", IMG, build_split_sizes },
+  { "pad", IMG, build_pad },
+  { "pad_reflect", IMG, build_pad_reflect },
+  { "pad_edge", IMG, build_pad_edge },
 };
 
 static gboolean
