@@ -3,8 +3,9 @@
 
     test_onnx_export.py HONE_CLI EXPORT_CASES
 
-Every file must pass onnx.checker (full_check, with shape inference) and give Hone's logits in
-OpenCV's dnn module (Debian's python3-opencv 4.6) within 1e-4 relative:
+Every file must pass onnx.checker (full_check, with shape inference) and give Hone's logits within
+1e-4 relative in OpenCV's dnn module (Debian's python3-opencv 4.6; a few forms it cannot run are
+listed below) and in onnx_reference.py (an evaluator written from the operator spec):
   - one small graph per op and attribute form (tests/onnx/export-cases.c), together using every
     op Hone can export;
   - resnet18, mobilenet_v2 and cnn-s with random weights (BatchNorm statistics randomised too),
@@ -27,7 +28,9 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "parity"))
+sys.path.insert(0, HERE)
 import hone_safetensors as hs  # noqa: E402
+import onnx_reference  # noqa: E402
 
 import cv2  # noqa: E402
 
@@ -42,8 +45,8 @@ ALL_OPS = {"Conv", "BatchNormalization", "Relu", "Clip", "Sigmoid", "HardSigmoid
            "GlobalAveragePool", "Erf", "Sqrt", "Tanh", "LeakyRelu", "Pow", "ReduceMean",
            "ReduceSum", "LayerNormalization", "Slice", "Split", "Pad"}
 
-# Cases that are valid ONNX (onnx.checker passes them) but use forms OpenCV 4.6 cannot run or
-# runs differently.
+# Cases that are valid ONNX (onnx.checker passes them, and onnx_reference.py, written from the
+# operator spec, gives Hone's logits) but use forms OpenCV 4.6 cannot run or runs differently.
 OPENCV_CANNOT = {
     "clip_above": "a Clip with one bound (OpenCV reads only opset 6's min/max attributes)",
     "gemm": "Gemm with alpha, beta and transB=0 (OpenCV ignores alpha and beta)",
@@ -128,6 +131,7 @@ def test_every_op():
             assert "hone.classes" in metadata(model), name
             x = read(os.path.join(d, name + "-input.safetensors"), "input")
             ref = read(os.path.join(d, name + "-logits.safetensors"), "logits")
+            close(onnx_reference.run(model, x)[0], ref, f"{name} (reference evaluator)")
             if name in OPENCV_CANNOT:
                 continue
             try:
@@ -204,6 +208,7 @@ def check_model_file(onnx_path, st_path, arch, classes, chw, d):
         got = opencv_logits(onnx_path, x)
         assert got.shape == (n, classes), got.shape
         close(got, ref, f"{arch} batch {n}")
+        close(onnx_reference.run(model, x)[0], ref, f"{arch} batch {n} (reference evaluator)")
 
 
 def test_export_random():
