@@ -198,9 +198,9 @@ hone_onnx_writer_add_node (HoneOnnxWriter *w, const char *op_type, const char *n
 Onnx__NodeProto *
 hone_onnx_writer_add_simple (HoneOnnxWriter *w, const HoneNode *node, const char *op_type)
 {
-  const char *in[HONE_MAX_RANK * 4];
-  const char *out[HONE_MAX_RANK * 4];
-  g_assert (node->n_in <= (int) G_N_ELEMENTS (in) && node->n_out <= (int) G_N_ELEMENTS (out));
+  /* Concat can have any number of inputs (DenseNet's have dozens) */
+  g_autofree const char **in = g_new (const char *, MAX (node->n_in, 1));
+  g_autofree const char **out = g_new (const char *, MAX (node->n_out, 1));
   for (int i = 0; i < node->n_in; i++)
     in[i] = hone_onnx_writer_input (w, node, i);
   for (int i = 0; i < node->n_out; i++)

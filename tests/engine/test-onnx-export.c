@@ -544,6 +544,27 @@ test_ops_binary_shape (void)
   onnx__model_proto__free_unpacked (m, NULL);
 }
 
+/* A Concat of many inputs, as in DenseNet */
+static void
+test_concat_many (void)
+{
+  int x;
+  g_autoptr (HoneGraph) g = one_op_graph (&x, HONE_SHAPE (2, 3, 3));
+  int xs[40];
+  for (int i = 0; i < 40; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("r%d", i);
+      xs[i] = hone_graph_relu (g, name, x, NULL);
+    }
+  Onnx__ModelProto *m = export_op_graph (g, hone_graph_concat (g, "cat", xs, 40, 1, NULL));
+  const Onnx__NodeProto *cat = m->graph->node[40];
+  g_assert_cmpstr (cat->op_type, ==, "Concat");
+  g_assert_cmpuint (cat->n_input, ==, 40);
+  g_assert_cmpstr (cat->input[39], ==, "r39");
+  assert_value_info (m->graph->output[0], "logits", (const int64_t[]) { 80, 3, 3 }, 3);
+  onnx__model_proto__free_unpacked (m, NULL);
+}
+
 /* Every op the engine knows writes itself to ONNX (DESIGN.md: each op's
  * table has to_onnx); an op without one would make the exporter refuse the
  * graph (test_missing_to_onnx). */
@@ -662,6 +683,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/onnx-export/ops/activations", test_ops_activations);
   g_test_add_func ("/engine/onnx-export/ops/binary-shape", test_ops_binary_shape);
   g_test_add_func ("/engine/onnx-export/ops/all", test_ops_all_have_to_onnx);
+  g_test_add_func ("/engine/onnx-export/concat-many", test_concat_many);
   g_test_add_func ("/engine/onnx-export/name-clash", test_name_clash);
   g_test_add_func ("/engine/onnx-export/missing-to-onnx", test_missing_to_onnx);
   g_test_add_func ("/engine/onnx-export/write-file", test_write_file);
