@@ -248,9 +248,12 @@ def test_export():
         bad = os.path.join(d, "no-such-dir", "m.onnx")
         p = run("export", "--model", st, "-o", bad, expect=1)
         assert bad in p.stderr and p.stderr.count("\n") == 1, p.stderr
-        # a file that is not a Hone model
-        p = run("export", "--model", onnx, "-o", os.path.join(d, "again.onnx"), expect=1)
-        assert onnx in p.stderr, p.stderr
+        # a file that is not a model
+        junk = os.path.join(d, "junk.safetensors")
+        with open(junk, "w") as f:
+            f.write("not a model")
+        p = run("export", "--model", junk, "-o", os.path.join(d, "again.onnx"), expect=1)
+        assert junk in p.stderr and p.stderr.count("\n") == 1, p.stderr
         assert not os.path.exists(os.path.join(d, "again.onnx"))
 
 
