@@ -1,0 +1,175 @@
+"""ONNX exports of torchvision 0.14's CNN classifiers, and what PyTorch computes with them.
+
+Usage: make_onnx_zoo.py OUTDIR --manifest MANIFEST.json [--suite default|slow]
+
+For each model (random weights from a fixed seed; BatchNorm statistics and affine parameters
+randomised too, so that nothing is trivially 0 or 1 and torch does not merge equal tensors),
+writes into OUTDIR:
+
+  MODEL.safetensors       input (2, 3, S, S), logits (eval mode), and, after one SGD step
+                          (lr 0.1) of cross-entropy on a fixed target in train mode with dropout
+                          and stochastic depth at 0: step.NAME for every parameter and buffer
+                          of the state_dict (BatchNorm running statistics updated)
+  MODEL-eval-opN.onnx     torch.onnx.export of the eval-mode module (BatchNorm folded into the
+                          convolutions), constant folding on
+  MODEL-train-opN.onnx    the same with training=TrainingMode.PRESERVE (BatchNormalization kept,
+                          initializers named as the state_dict)
+
+and a manifest listing the cases (model, mode, opset, file, fixture) for
+tests/parity/test-onnx-zoo.c.  Files already present are kept (the build folder caches them);
+an opset at which torch cannot export a model is recorded as skipped with torch's reason.
+The default suite is every model once in each mode at its default opset, plus resnet18 and
+mobilenet_v3_small at every opset 7..17; `slow` is every model at every opset.
+"""
+import argparse
+import io
+import json
+import os
+import sys
+import warnings
+
+import torch
+import torchvision
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hone_safetensors import save_file  # noqa: E402
+
+warnings.filterwarnings("ignore")
+
+SIZE = 64
+BATCH = 2
+LR = 0.1
+
+# name -> (constructor kwargs, default opset for the default suite)
+MODELS = {
+    "resnet18": ({}, 13),
+    "resnet34": ({}, 13),
+    "resnet50": ({}, 13),
+    "resnext50_32x4d": ({}, 13),
+    "mobilenet_v2": ({}, 13),
+    "mobilenet_v3_small": ({}, 14),
+    "mobilenet_v3_large": ({}, 14),
+    "squeezenet1_1": ({}, 13),
+    "efficientnet_b0": ({}, 13),
+    "densenet121": ({}, 13),
+    "shufflenet_v2_x1_0": ({}, 13),
+    "regnet_y_400mf": ({}, 13),
+    "mnasnet0_5": ({}, 13),
+    "googlenet": ({"aux_logits": False, "init_weights": True}, 13),
+    "convnext_tiny": ({}, 17),
+}
+EVERY_OPSET = ["resnet18", "mobilenet_v3_small"]
+OPSETS = list(range(7, 18))
+
+
+def build(name):
+    kwargs, _ = MODELS[name]
+    torch.manual_seed(0)
+    m = getattr(torchvision.models, name)(weights=None, num_classes=1000, **kwargs)
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+                mod.weight.copy_(torch.rand(mod.weight.shape, generator=g) + 0.5)
+                mod.bias.copy_(torch.randn(mod.bias.shape, generator=g) * 0.1)
+                mod.running_mean.copy_(torch.randn(mod.running_mean.shape, generator=g) * 0.1)
+                mod.running_var.copy_(torch.rand(mod.running_var.shape, generator=g) + 0.5)
+            elif isinstance(mod, torch.nn.Dropout):
+                mod.p = 0.0
+            elif isinstance(mod, torchvision.ops.StochasticDepth):
+                mod.p = 0.0
+            elif isinstance(mod, torch.nn.LayerNorm):
+                mod.weight.copy_(torch.rand(mod.weight.shape, generator=g) + 0.5)
+                mod.bias.copy_(torch.randn(mod.bias.shape, generator=g) * 0.1)
+        for mname, p in m.named_parameters():
+            if mname.endswith("layer_scale"):
+                p.copy_(torch.rand(p.shape, generator=g) * 0.5 + 0.25)
+    return m.eval()
+
+
+def reference(name, path):
+    m = build(name)
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(BATCH, 3, SIZE, SIZE, generator=g)
+    target = torch.tensor([3, 7][:BATCH])
+    with torch.no_grad():
+        logits = m(x)
+    tensors = {"input": x, "logits": logits, "target": target.to(torch.int64)}
+    m.train()
+    opt = torch.optim.SGD(m.parameters(), lr=LR)
+    opt.zero_grad()
+    loss = torch.nn.functional.cross_entropy(m(x), target)
+    loss.backward()
+    opt.step()
+    for k, v in m.state_dict().items():
+        if v.dtype.is_floating_point:
+            tensors["step." + k] = v.detach().clone()
+    save_file(tensors, path)
+
+
+def export(name, mode, opset, path):
+    m = build(name)
+    x = torch.zeros(1, 3, SIZE, SIZE)
+    kw = {"training": torch.onnx.TrainingMode.PRESERVE} if mode == "train" else {}
+    buf = io.BytesIO()
+    torch.onnx.export(m, x, buf, opset_version=opset, do_constant_folding=True,
+                      input_names=["input"], output_names=["logits"], **kw)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(buf.getvalue())
+    os.replace(tmp, path)
+
+
+def cases(suite):
+    out = []
+    for name, (_, op) in MODELS.items():
+        opsets = OPSETS if suite == "slow" or name in EVERY_OPSET else [op]
+        for mode in ("eval", "train"):
+            for o in opsets:
+                out.append((name, mode, o))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("outdir")
+    ap.add_argument("--manifest", required=True)
+    ap.add_argument("--suite", default="default", choices=["default", "slow"])
+    ap.add_argument("--only", help="comma-separated model names")
+    a = ap.parse_args()
+    os.makedirs(a.outdir, exist_ok=True)
+    torch.set_num_threads(1)
+    only = set(a.only.split(",")) if a.only else None
+    manifest = []
+    done_ref = set()
+    for name, mode, opset in cases(a.suite):
+        if only and name not in only:
+            continue
+        fixture = os.path.join(a.outdir, name + ".safetensors")
+        if name not in done_ref:
+            if not os.path.exists(fixture):
+                reference(name, fixture)
+            done_ref.add(name)
+        path = os.path.join(a.outdir, "%s-%s-op%d.onnx" % (name, mode, opset))
+        skipped = os.path.join(path + ".skipped")
+        entry = {"model": name, "mode": mode, "opset": opset, "file": path, "fixture": fixture}
+        if os.path.exists(skipped):
+            with open(skipped) as f:
+                entry["skip"] = f.read()
+        elif not os.path.exists(path):
+            try:
+                export(name, mode, opset, path)
+            except Exception as e:  # torch cannot export this model at this opset
+                reason = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+                with open(skipped, "w") as f:
+                    f.write(reason)
+                entry["skip"] = reason
+        manifest.append(entry)
+    tmp = a.manifest + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump({"size": SIZE, "batch": BATCH, "lr": LR, "cases": manifest}, f, indent=1)
+    os.replace(tmp, a.manifest)
+
+
+if __name__ == "__main__":
+    main()
