@@ -780,6 +780,8 @@ onnx_import_free (OnnxImport *imp)
   g_hash_table_unref (imp->vals);
   if (imp->consumers)
     g_hash_table_unref (imp->consumers);
+  if (imp->conv_pads)
+    g_hash_table_unref (imp->conv_pads);
   if (imp->layer)
     for (size_t i = 0; i < imp->gp->n_node; i++)
       g_free (imp->layer[i]), g_free (imp->block[i]);
@@ -815,6 +817,7 @@ onnx_import_graph (const HoneOnnxFile *file, const OnnxImportOptions *opts, GErr
   imp->opset = (int) hone_onnx_file_opset (file);
   imp->vals = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) onnx_val_free);
   imp->consumers = g_hash_table_new (g_str_hash, g_str_equal);
+  imp->conv_pads = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   imp->static_batch = 1;
   imp->head_node = imp->head_bias_node = -1;
   imp->seed = opts->seed;

@@ -266,6 +266,9 @@ node_conv (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, GE
       || !pair_attr (n, "dilations", 1, a.dilation, error)
       || !window_pads (n, &xs.d[2], kernel, a.stride, a.dilation, a.pad, error))
     return FALSE;
+  const int *extra = g_hash_table_lookup (imp->conv_pads, n->input[0]);
+  for (int k = 0; extra && k < 4; k++)
+    a.pad[k] += extra[k];
   const int64_t *ks;
   if (onnx_attr_ints (n, "kernel_shape", &ks) == 2 && (ks[0] != kernel[0] || ks[1] != kernel[1]))
     {
@@ -689,12 +692,6 @@ node_mul (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, GEr
   return binary (imp, n, in, n_in, hone_graph_mul, TRUE, "weight", error);
 }
 
-static gboolean
-node_div (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, GError **error)
-{
-  return binary (imp, n, in, n_in, hone_graph_div, FALSE, NULL, error);
-}
-
 /* ---- shapes ------------------------------------------------------------------------ */
 
 static gboolean
@@ -1005,36 +1002,449 @@ node_squeeze (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in,
   return TRUE;
 }
 
+/* ---- ops beyond the built-in architectures ------------------------------------------ */
+
 static gboolean
-node_reduce_mean (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, GError **error)
+node_tanh (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, GError **error)
+{
+  (void) n_in;
+  return unary (imp, n, in, hone_graph_tanh, error);
+}
+
+static gboolean
+node_sqrt (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, GError **error)
+{
+  (void) n_in;
+  return unary (imp, n, in, hone_graph_sqrt, error);
+}
+
+static gboolean
+node_leaky_relu (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, GError **error)
 {
   (void) n_in;
   if (!need_batched (imp, n, in, 0, error))
     return FALSE;
-  HoneShape s = onnx_import_shape (imp, in[0]);
-  const int64_t *p;
-  int np = onnx_attr_ints (n, "axes", &p);
-  gboolean keep = onnx_attr_int (n, "keepdims", 1) != 0;
-  gboolean spatial = s.rank == 4 && np == 2;
-  for (int k = 0; spatial && k < 2; k++)
+  int y = hone_graph_leaky_relu (imp->g, layer (imp), in[0]->id,
+                                 onnx_attr_float (n, "alpha", 0.01f), error);
+  if (y < 0)
+    return FALSE;
+  set_out (imp, n, 0, y);
+  return TRUE;
+}
+
+static gboolean
+node_pow (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, GError **error)
+{
+  if (!need_batched (imp, n, in, 0, error))
+    return FALSE;
+  if (n_in < 2 || !in[1] || !in[1]->known || hone_shape_numel (&in[1]->shape) != 1)
     {
-      int64_t a = p[k] < 0 ? p[k] + 4 : p[k];
-      spatial = a == 2 + k || a == 3 - k;
-    }
-  spatial = spatial && p[0] != p[1];
-  if (!spatial)
-    {
-      onnx_node_error (error, HONE_ERROR_UNSUPPORTED, n, "Hone reduces the mean over the "
-                       "spatial axes (2, 3) of a 4-D input only");
+      onnx_node_error (error, HONE_ERROR_UNSUPPORTED, n, "the exponent must be a constant scalar");
       return FALSE;
     }
-  g_autofree char *pool_name = keep ? g_strdup (layer (imp)) : sub_name (imp, "pool");
-  int y = hone_graph_global_avg_pool (imp->g, pool_name, in[0]->id, error);
-  if (y >= 0 && !keep)
+  int y = hone_graph_pow (imp->g, layer (imp), in[0]->id, (float) in[1]->v[0], error);
+  if (y < 0)
+    return FALSE;
+  set_out (imp, n, 0, y);
+  return TRUE;
+}
+
+/* The only node reading `name` after the current one, or -1. */
+static int
+sole_consumer (OnnxImport *imp, const char *name, const char *op_type)
+{
+  if (GPOINTER_TO_UINT (g_hash_table_lookup (imp->consumers, name)) != 1)
+    return -1;
+  for (size_t i = imp->node_index + 1; i < imp->gp->n_node; i++)
     {
-      int64_t shape[2] = { 0, -1 };
-      y = hone_graph_reshape (imp->g, layer (imp), y, shape, 2, error);
+      const Onnx__NodeProto *m = imp->gp->node[i];
+      for (size_t k = 0; k < m->n_input; k++)
+        if (strcmp (m->input[k], name) == 0)
+          return strcmp (m->op_type, op_type) == 0 ? (int) i : -1;
     }
+  return -1;
+}
+
+static gboolean
+is_scalar (OnnxImport *imp, const char *name, double value, double tol)
+{
+  OnnxVal *v = onnx_import_get (imp, name);
+  return v && v->known && hone_shape_numel (&v->shape) == 1 && fabs (v->v[0] - value) <= tol;
+}
+
+/* The other input of a two-input node m than `name`, or NULL. */
+static const char *
+other_input (const Onnx__NodeProto *m, const char *name)
+{
+  if (m->n_input != 2)
+    return NULL;
+  if (strcmp (m->input[0], name) == 0)
+    return m->input[1];
+  if (strcmp (m->input[1], name) == 0)
+    return m->input[0];
+  return NULL;
+}
+
+/* torch writes the exact GELU as x * 0.5 * (1 + erf(x / sqrt(2))):
+ * Div(x, 1.414) -> Erf -> Add(1) -> Mul(x) -> Mul(0.5) (the last two in
+ * either order).  Returns the index of the node whose output is the GELU's,
+ * marking the chain done, or -1. */
+static int
+match_gelu (OnnxImport *imp, const Onnx__NodeProto *div, const char *x)
+{
+  if (div->n_input != 2 || strcmp (div->input[0], x) != 0
+      || !is_scalar (imp, div->input[1], G_SQRT2, 1e-4))
+    return -1;
+  int e = sole_consumer (imp, div->output[0], "Erf");
+  if (e < 0)
+    return -1;
+  int saved = imp->node_index;
+  imp->node_index = e;
+  int a = sole_consumer (imp, imp->gp->node[e]->output[0], "Add");
+  const char *one = a >= 0 ? other_input (imp->gp->node[a], imp->gp->node[e]->output[0]) : NULL;
+  int m1 = -1, m2 = -1;
+  if (one && is_scalar (imp, one, 1.0, 1e-6))
+    {
+      imp->node_index = a;
+      m1 = sole_consumer (imp, imp->gp->node[a]->output[0], "Mul");
+    }
+  if (m1 >= 0)
+    {
+      const char *o = other_input (imp->gp->node[m1], imp->gp->node[a]->output[0]);
+      imp->node_index = m1;
+      m2 = sole_consumer (imp, imp->gp->node[m1]->output[0], "Mul");
+      const char *o2 = m2 >= 0 ? other_input (imp->gp->node[m2], imp->gp->node[m1]->output[0]) : NULL;
+      /* (x * (1 + erf)) * 0.5 or (0.5 * (1 + erf)) * x */
+      if (!(o && o2 && ((strcmp (o, x) == 0 && is_scalar (imp, o2, 0.5, 1e-6))
+                        || (strcmp (o2, x) == 0 && is_scalar (imp, o, 0.5, 1e-6)))))
+        m2 = -1;
+    }
+  imp->node_index = saved;
+  if (m2 < 0)
+    return -1;
+  imp->done[e] = imp->done[a] = imp->done[m1] = imp->done[m2] = TRUE;
+  return m2;
+}
+
+static gboolean
+node_div_or_gelu (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, GError **error)
+{
+  if (n_in == 2 && in[0] && is_batched (imp, in[0]))
+    {
+      int last = match_gelu (imp, n, n->input[0]);
+      if (last >= 0)
+        {
+          int y = hone_graph_gelu (imp->g, layer (imp), in[0]->id, FALSE, error);
+          if (y < 0)
+            return FALSE;
+          set_out (imp, imp->gp->node[last], 0, y);
+          return TRUE;
+        }
+    }
+  return binary (imp, n, in, n_in, hone_graph_div, FALSE, NULL, error);
+}
+
+static gboolean
+node_erf (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, GError **error)
+{
+  (void) n_in;
+  return unary (imp, n, in, hone_graph_erf, error);
+}
+
+/* Axes (attribute, or input where the opset moved them there) as ints. */
+static int
+reduce_axes (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, int *axes,
+             GError **error)
+{
+  gboolean from_input = strcmp (n->op_type, "ReduceSum") == 0 ? imp->opset >= 13 : imp->opset >= 18;
+  g_autofree int64_t *a = NULL;
+  int na;
+  if (from_input)
+    {
+      if (n_in < 2 || !in[1])
+        return 0;
+      if ((na = known_ints (imp, n, in[1], "axes", &a, error)) < 0)
+        return -1;
+    }
+  else
+    {
+      const int64_t *p;
+      na = onnx_attr_ints (n, "axes", &p);
+      if (na <= 0)
+        return 0;
+      a = g_memdup2 (p, sizeof (int64_t) * na);
+    }
+  if (na > HONE_MAX_RANK)
+    {
+      onnx_node_error (error, HONE_ERROR_ATTRIBUTE, n, "too many axes");
+      return -1;
+    }
+  for (int k = 0; k < na; k++)
+    axes[k] = (int) CLAMP (a[k], -HONE_MAX_RANK - 1, HONE_MAX_RANK + 1);
+  return na;
+}
+
+static gboolean
+node_reduce (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, GError **error)
+{
+  if (!need_batched (imp, n, in, 0, error))
+    return FALSE;
+  gboolean mean = strcmp (n->op_type, "ReduceMean") == 0;
+  HoneShape s = onnx_import_shape (imp, in[0]);
+  int axes[HONE_MAX_RANK];
+  int na = reduce_axes (imp, n, in, n_in, axes, error);
+  if (na < 0)
+    return FALSE;
+  gboolean keep = onnx_attr_int (n, "keepdims", 1) != 0;
+  if (na == 0)
+    {
+      if (onnx_attr_int (n, "noop_with_empty_axes", 0) != 0)
+        {
+          set_out (imp, n, 0, in[0]->id);
+          return TRUE;
+        }
+      onnx_node_error (error, HONE_ERROR_UNSUPPORTED, n, "reduces every axis, the batch "
+                       "included; Hone reduces within a sample only");
+      return FALSE;
+    }
+  /* the spatial mean of an image is a global average pool (faster) */
+  gboolean spatial = mean && s.rank == 4 && na == 2;
+  for (int k = 0; spatial && k < 2; k++)
+    {
+      int a = axes[k] < 0 ? axes[k] + 4 : axes[k];
+      spatial = a == 2 || a == 3;
+    }
+  spatial = spatial && (axes[0] < 0 ? axes[0] + 4 : axes[0]) != (axes[1] < 0 ? axes[1] + 4 : axes[1]);
+  int y;
+  if (spatial)
+    {
+      g_autofree char *pool_name = keep ? g_strdup (layer (imp)) : sub_name (imp, "pool");
+      y = hone_graph_global_avg_pool (imp->g, pool_name, in[0]->id, error);
+      if (y >= 0 && !keep)
+        {
+          int64_t shape[2] = { 0, -1 };
+          y = hone_graph_reshape (imp->g, layer (imp), y, shape, 2, error);
+        }
+    }
+  else
+    y = (mean ? hone_graph_reduce_mean : hone_graph_reduce_sum) (imp->g, layer (imp), in[0]->id,
+                                                                 axes, na, keep, error);
+  if (y < 0)
+    return FALSE;
+  set_out (imp, n, 0, y);
+  return TRUE;
+}
+
+static gboolean
+node_layer_norm (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, GError **error)
+{
+  if (!need_batched (imp, n, in, 0, error) || !only_first_output (imp, n, error))
+    return FALSE;
+  if (n_in < 2 || !in[1])
+    {
+      onnx_node_error (error, HONE_ERROR_FORMAT, n, "has no scale");
+      return FALSE;
+    }
+  int s = weight (imp, in[1], in[1]->known ? HONE_VALUE_PARAM : HONE_VALUE_CONST, "weight", error);
+  int b = -1;
+  if (s < 0)
+    return FALSE;
+  if (n_in > 2 && in[2] && (b = weight (imp, in[2], HONE_VALUE_PARAM, "bias", error)) < 0)
+    return FALSE;
+  if (onnx_attr_int (n, "stash_type", 1) != 1)
+    {
+      onnx_node_error (error, HONE_ERROR_UNSUPPORTED, n, "stash_type other than float");
+      return FALSE;
+    }
+  int y = hone_graph_layer_norm (imp->g, layer (imp), in[0]->id, s, b,
+                                 (int) onnx_attr_int (n, "axis", -1),
+                                 onnx_attr_float (n, "epsilon", 1e-5f), error);
+  if (y < 0)
+    return FALSE;
+  set_out (imp, n, 0, y);
+  return TRUE;
+}
+
+static gboolean
+node_slice (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, GError **error)
+{
+  if (!need_batched (imp, n, in, 0, error))
+    return FALSE;
+  g_autofree int64_t *starts = NULL, *ends = NULL, *axes64 = NULL, *steps = NULL;
+  int ns;
+  if (imp->opset < 10)
+    {
+      const int64_t *p;
+      ns = onnx_attr_ints (n, "starts", &p);
+      if (ns < 0 || onnx_attr_ints (n, "ends", &p) != ns)
+        {
+          onnx_node_error (error, HONE_ERROR_ATTRIBUTE, n, "starts and ends must have the same "
+                           "length");
+          return FALSE;
+        }
+      onnx_attr_ints (n, "starts", &p);
+      starts = g_memdup2 (p, sizeof (int64_t) * MAX (ns, 1));
+      onnx_attr_ints (n, "ends", &p);
+      ends = g_memdup2 (p, sizeof (int64_t) * MAX (ns, 1));
+      if (onnx_attr_ints (n, "axes", &p) == ns)
+        axes64 = g_memdup2 (p, sizeof (int64_t) * MAX (ns, 1));
+    }
+  else
+    {
+      if (n_in < 3 || (ns = known_ints (imp, n, in[1], "starts", &starts, error)) < 0
+          || known_ints (imp, n, in[2], "ends", &ends, error) != ns)
+        {
+          if (error && !*error)
+            onnx_node_error (error, HONE_ERROR_ATTRIBUTE, n, "starts and ends must be constants "
+                             "of the same length");
+          return FALSE;
+        }
+      if (n_in > 3 && in[3] && known_ints (imp, n, in[3], "axes", &axes64, error) != ns)
+        {
+          if (error && !*error)
+            onnx_node_error (error, HONE_ERROR_ATTRIBUTE, n, "axes has the wrong length");
+          return FALSE;
+        }
+      if (n_in > 4 && in[4] && known_ints (imp, n, in[4], "steps", &steps, error) != ns)
+        {
+          if (error && !*error)
+            onnx_node_error (error, HONE_ERROR_ATTRIBUTE, n, "steps has the wrong length");
+          return FALSE;
+        }
+    }
+  if (ns < 1 || ns > HONE_MAX_RANK)
+    {
+      onnx_node_error (error, HONE_ERROR_ATTRIBUTE, n, "%d sliced axes", ns);
+      return FALSE;
+    }
+  int axes[HONE_MAX_RANK];
+  for (int k = 0; k < ns; k++)
+    axes[k] = axes64 ? (int) CLAMP (axes64[k], -HONE_MAX_RANK - 1, HONE_MAX_RANK + 1) : k;
+  int y = hone_graph_slice (imp->g, layer (imp), in[0]->id, starts, ends, axes, steps, ns, error);
+  if (y < 0)
+    return FALSE;
+  set_out (imp, n, 0, y);
+  return TRUE;
+}
+
+static gboolean
+node_split (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, GError **error)
+{
+  if (!need_batched (imp, n, in, 0, error))
+    return FALSE;
+  int n_out = (int) n->n_output;
+  if (n_out < 1 || n_out > HONE_MAX_RANK)
+    {
+      onnx_node_error (error, HONE_ERROR_UNSUPPORTED, n, "%d outputs; Hone splits into 1 to %d",
+                       n_out, HONE_MAX_RANK);
+      return FALSE;
+    }
+  g_autofree int64_t *sizes = NULL;
+  int nsz = -1;
+  if (imp->opset < 13)
+    {
+      const int64_t *p;
+      nsz = onnx_attr_ints (n, "split", &p);
+      if (nsz > 0)
+        sizes = g_memdup2 (p, sizeof (int64_t) * nsz);
+    }
+  else if (n_in > 1 && in[1])
+    {
+      if ((nsz = known_ints (imp, n, in[1], "split", &sizes, error)) < 0)
+        return FALSE;
+    }
+  if (sizes && nsz != n_out)
+    {
+      onnx_node_error (error, HONE_ERROR_ATTRIBUTE, n, "split has %d sizes for %d outputs", nsz,
+                       n_out);
+      return FALSE;
+    }
+  int ids[HONE_MAX_RANK];
+  if (hone_graph_split (imp->g, layer (imp), in[0]->id, (int) onnx_attr_int (n, "axis", 0),
+                        sizes, n_out, ids, error) < 0)
+    return FALSE;
+  for (int k = 0; k < n_out; k++)
+    set_out (imp, n, k, ids[k]);
+  return TRUE;
+}
+
+static gboolean
+node_pad (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, GError **error)
+{
+  if (!need_batched (imp, n, in, 0, error))
+    return FALSE;
+  HoneShape s = onnx_import_shape (imp, in[0]);
+  g_autofree int64_t *pads = NULL;
+  int np;
+  float value = 0.0f;
+  if (imp->opset < 11)
+    {
+      const int64_t *p;
+      np = onnx_attr_ints (n, "pads", &p);
+      if (np > 0)
+        pads = g_memdup2 (p, sizeof (int64_t) * np);
+      value = onnx_attr_float (n, "value", 0.0f);
+    }
+  else
+    {
+      if (n_in < 2 || (np = known_ints (imp, n, in[1], "pads", &pads, error)) < 0)
+        {
+          if (error && !*error)
+            onnx_node_error (error, HONE_ERROR_FORMAT, n, "has no pads");
+          return FALSE;
+        }
+      if (n_in > 2 && in[2])
+        {
+          if (!in[2]->known || hone_shape_numel (&in[2]->shape) != 1)
+            {
+              onnx_node_error (error, HONE_ERROR_UNSUPPORTED, n, "the constant value must be a "
+                               "constant scalar");
+              return FALSE;
+            }
+          value = (float) in[2]->v[0];
+        }
+      if (n_in > 3 && in[3])
+        {
+          onnx_node_error (error, HONE_ERROR_UNSUPPORTED, n, "the axes input (opset 18)");
+          return FALSE;
+        }
+    }
+  if (np != 2 * s.rank)
+    {
+      onnx_node_error (error, HONE_ERROR_ATTRIBUTE, n, "pads has %d entries for an input of %d "
+                       "dimensions (2 per dimension)", np, s.rank);
+      return FALSE;
+    }
+  const char *m = onnx_attr_string (n, "mode");
+  HonePadMode mode = HONE_PAD_CONSTANT;
+  if (m && strcmp (m, "reflect") == 0)
+    mode = HONE_PAD_REFLECT;
+  else if (m && strcmp (m, "edge") == 0)
+    mode = HONE_PAD_EDGE;
+  else if (m && strcmp (m, "constant") != 0)
+    {
+      onnx_node_error (error, HONE_ERROR_UNSUPPORTED, n, "mode '%s'", m);
+      return FALSE;
+    }
+
+  /* A zero Pad of the spatial dimensions read only by a Conv: the Conv pads. */
+  if (mode == HONE_PAD_CONSTANT && value == 0.0f && s.rank == 4
+      && pads[0] == 0 && pads[1] == 0 && pads[4] == 0 && pads[5] == 0
+      && pads[2] >= 0 && pads[3] >= 0 && pads[6] >= 0 && pads[7] >= 0
+      && pads[2] <= 65536 && pads[3] <= 65536 && pads[6] <= 65536 && pads[7] <= 65536
+      && sole_consumer (imp, n->output[0], "Conv") >= 0
+      && !g_hash_table_contains (imp->conv_pads, n->output[0]))
+    {
+      int *cp = g_new (int, 4);
+      cp[0] = (int) pads[2];
+      cp[1] = (int) pads[3];
+      cp[2] = (int) pads[6];
+      cp[3] = (int) pads[7];
+      g_hash_table_insert (imp->conv_pads, g_strdup (n->output[0]), cp);
+      set_out (imp, n, 0, in[0]->id);
+      return TRUE;
+    }
+  int y = hone_graph_pad (imp->g, layer (imp), in[0]->id, pads, s.rank, mode, value, error);
   if (y < 0)
     return FALSE;
   set_out (imp, n, 0, y);
@@ -1065,7 +1475,7 @@ static const NodeEntry nodes[] = {
   { "Add", node_add },
   { "Sub", node_sub },
   { "Mul", node_mul },
-  { "Div", node_div },
+  { "Div", node_div_or_gelu },
   { "Concat", node_concat },
   { "Flatten", node_flatten },
   { "Reshape", node_reshape },
@@ -1075,7 +1485,17 @@ static const NodeEntry nodes[] = {
   { "Softmax", node_softmax },
   { "Squeeze", node_squeeze },
   { "Unsqueeze", node_squeeze },
-  { "ReduceMean", node_reduce_mean },
+  { "ReduceMean", node_reduce },
+  { "ReduceSum", node_reduce },
+  { "Erf", node_erf },
+  { "Sqrt", node_sqrt },
+  { "Tanh", node_tanh },
+  { "LeakyRelu", node_leaky_relu },
+  { "Pow", node_pow },
+  { "LayerNormalization", node_layer_norm },
+  { "Slice", node_slice },
+  { "Split", node_split },
+  { "Pad", node_pad },
 };
 
 OnnxNodeFunc

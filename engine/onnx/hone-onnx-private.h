@@ -50,6 +50,7 @@ struct _OnnxImport
   char **layer;              /* (n_node) layer names */
   char **block;              /* (n_node) block names */
   gboolean *after_head;      /* (n_node): between the classifier and the output */
+  GHashTable *conv_pads;     /* value name -> int[4]: a zero Pad folded into the Conv reading it */
 
   /* the classifier head, found before nodes are added */
   int head_node;             /* index of the Gemm / MatMul / Conv, or -1 */

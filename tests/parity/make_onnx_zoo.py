@@ -6,10 +6,12 @@ For each model (random weights from a fixed seed; BatchNorm statistics and affin
 randomised too, so that nothing is trivially 0 or 1 and torch does not merge equal tensors),
 writes into OUTDIR:
 
-  MODEL.safetensors       input (2, 3, S, S), logits (eval mode), and, after one SGD step
-                          (lr 0.1) of cross-entropy on a fixed target in train mode with dropout
-                          and stochastic depth at 0: step.NAME for every parameter and buffer
-                          of the state_dict (BatchNorm running statistics updated)
+  MODEL.safetensors       input (2, 3, S, S), logits (eval mode), and of one SGD step (lr 0.1)
+                          of cross-entropy on a fixed target in train mode with dropout and
+                          stochastic depth at 0, in float64: update.NAME (the change of every
+                          parameter), tol.NAME (how far torch's float32 update is from it,
+                          in L2 norm relative to its norm) and step.NAME (every buffer after
+                          the step: BatchNorm running statistics)
   MODEL-eval-opN.onnx     torch.onnx.export of the eval-mode module (BatchNorm folded into the
                           convolutions), constant folding on
   MODEL-train-opN.onnx    the same with training=TrainingMode.PRESERVE (BatchNormalization kept,
@@ -87,6 +89,20 @@ def build(name):
     return m.eval()
 
 
+def train_step(name, dtype, x, target):
+    m = build(name).to(dtype)
+    before = {k: v.detach().clone() for k, v in m.state_dict().items()}
+    m.train()
+    opt = torch.optim.SGD(m.parameters(), lr=LR)
+    opt.zero_grad()
+    loss = torch.nn.functional.cross_entropy(m(x.to(dtype)), target)
+    loss.backward()
+    opt.step()
+    params = {k for k, _ in m.named_parameters()}
+    after = {k: v.detach().clone() for k, v in m.state_dict().items()}
+    return before, after, params
+
+
 def reference(name, path):
     m = build(name)
     g = torch.Generator().manual_seed(2)
@@ -95,15 +111,26 @@ def reference(name, path):
     with torch.no_grad():
         logits = m(x)
     tensors = {"input": x, "logits": logits, "target": target.to(torch.int64)}
-    m.train()
-    opt = torch.optim.SGD(m.parameters(), lr=LR)
-    opt.zero_grad()
-    loss = torch.nn.functional.cross_entropy(m(x), target)
-    loss.backward()
-    opt.step()
-    for k, v in m.state_dict().items():
-        if v.dtype.is_floating_point:
-            tensors["step." + k] = v.detach().clone()
+    # One training step of a deep network with BatchNorm on batch statistics
+    # is ill-conditioned in float32 (BatchNorm's backward subtracts nearly
+    # equal numbers): torch's own float32 updates differ from float64 by
+    # percents in some tensors.  So the reference is float64, and tol.NAME
+    # records how far torch's float32 update is from it; Hone's must be as
+    # close.
+    b32, a32, params = train_step(name, torch.float32, x, target)
+    b64, a64, _ = train_step(name, torch.float64, x, target)
+    for k in a64:
+        if not a64[k].dtype.is_floating_point:
+            continue
+        if k in params:
+            u64 = a64[k] - b64[k]
+            u32 = (a32[k] - b32[k]).double()
+            scale = u64.norm().item()
+            tensors["update." + k] = u64.float()
+            tensors["tol." + k] = torch.tensor((u32 - u64).norm().item() / scale
+                                               if scale > 0 else 0.0, dtype=torch.float32)
+        else:
+            tensors["step." + k] = a64[k].float()
     save_file(tensors, path)
 
 
@@ -136,7 +163,10 @@ def main():
     ap.add_argument("--manifest", required=True)
     ap.add_argument("--suite", default="default", choices=["default", "slow"])
     ap.add_argument("--only", help="comma-separated model names")
-    a = ap.parse_args()
+    ap.add_argument("--run", help="then run this test program on the manifest (remaining "
+                    "arguments go to it)")
+    a, rest = ap.parse_known_args()
+    a.outdir = os.path.abspath(a.outdir)
     os.makedirs(a.outdir, exist_ok=True)
     torch.set_num_threads(1)
     only = set(a.only.split(",")) if a.only else None
@@ -169,6 +199,9 @@ def main():
     with open(tmp, "w") as f:
         json.dump({"size": SIZE, "batch": BATCH, "lr": LR, "cases": manifest}, f, indent=1)
     os.replace(tmp, a.manifest)
+    if a.run:
+        sys.stdout.flush()
+        os.execv(a.run, [a.run] + rest + [a.manifest])
 
 
 if __name__ == "__main__":

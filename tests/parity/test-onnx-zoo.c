@@ -141,34 +141,73 @@ check_step (HoneModel *model, HoneSafetensors *st)
         p[i] -= (float) lr * d[i];
     }
 
+  /* updates that are nearly 0 are compared to the model's largest (RMS) */
+  double global = 0;
+  for (int v = 0; v < nv; v++)
+    {
+      const HoneValue *hv = hone_graph_value (g, v);
+      if (hv->kind != HONE_VALUE_PARAM)
+        continue;
+      g_autofree char *key = g_strconcat ("update.", hv->name, NULL);
+      HoneShape rs;
+      g_autofree float *ref = read_tensor (st, key, &rs);
+      int64_t n = ref ? hone_shape_numel (&rs) : 0;
+      double ss = 0;
+      for (int64_t i = 0; i < n; i++)
+        ss += (double) ref[i] * ref[i];
+      if (n > 0)
+        global = MAX (global, sqrt (ss / n));
+    }
+
   int checked = 0;
   for (int v = 0; v < nv; v++)
     {
       const HoneValue *hv = hone_graph_value (g, v);
       if (hv->kind != HONE_VALUE_PARAM && hv->kind != HONE_VALUE_BUFFER)
         continue;
-      g_autofree char *key = g_strconcat ("step.", hv->name, NULL);
+      int64_t n = hone_shape_numel (&hv->shape);
+      float *p = hone_graph_value_data (g, v);
+      gboolean param = hv->kind == HONE_VALUE_PARAM;
+      g_autofree char *key = g_strconcat (param ? "update." : "step.", hv->name, NULL);
       HoneShape rs;
       g_autofree float *ref = read_tensor (st, key, &rs);
       if (!ref)
-        g_error ("%s: no tensor '%s' in the reference (names must be the state_dict's)",
-                 model->source, hv->name);
-      int64_t n = hone_shape_numel (&hv->shape);
-      g_assert_cmpint (n, ==, hone_shape_numel (&rs));
-      float *p = hone_graph_value_data (g, v);
-      if (hv->kind == HONE_VALUE_PARAM)
         {
-          /* compare the updates, which are small next to the weights */
-          g_autofree float *dh = g_new (float, n);
-          g_autofree float *dr = g_new (float, n);
+          g_test_message ("%s: no tensor '%s' in the reference (names must be the state_dict's)",
+                          model->source, key);
+          g_test_fail ();
+          continue;
+        }
+      g_assert_cmpint (n, ==, hone_shape_numel (&rs));
+      if (n != hone_shape_numel (&rs))
+        continue;
+      if (param)
+        {
+          /* Hone's float32 update must be as close to torch's float64 one as
+           * torch's float32 update is (tol), give or take */
+          g_autofree char *tkey = g_strconcat ("tol.", hv->name, NULL);
+          g_autofree float *tol = read_tensor (st, tkey, NULL);
+          /* torch exports a Linear on more than two dimensions as MatMul with
+           * the weight transposed: compare such a weight transposed */
+          gboolean transposed = hv->shape.rank == 2 && rs.rank == 2
+            && hv->shape.d[0] == rs.d[1] && hv->shape.d[1] == rs.d[0] && rs.d[0] != rs.d[1];
+          double ss = 0, se = 0;
           for (int64_t i = 0; i < n; i++)
             {
-              dh[i] = p[i] - before[v][i];
-              dr[i] = ref[i] - before[v][i];
+              int64_t j = transposed ? (i % rs.d[0]) * rs.d[1] + i / rs.d[0] : i;
+              double d = (p[i] - before[v][i]) - ref[j];
+              se += d * d;
+              ss += (double) ref[j] * ref[j];
             }
-          double scale = max_abs (dr, n);
-          g_autofree char *what = g_strdup_printf ("update of %s", hv->name);
-          hone_test_assert_close (what, dh, dr, n, 2e-3, 2e-3 * scale + 1e-7);
+          double err = sqrt (se) / MAX (sqrt (ss), 1e-3 * global * sqrt ((double) n));
+          double allowed = 4.0 * (tol ? tol[0] : 0.0) + 2e-3;
+          if (!(err <= allowed))
+            {
+              g_test_message ("update of %s: error %.3g of its norm (torch float32: %.3g; "
+                              "allowed %.3g)", hv->name, err,
+                              tol ? tol[0] : 0.0, allowed);
+              g_test_fail ();
+            }
         }
       else
         {
@@ -196,7 +235,8 @@ test_case (gconstpointer data)
   HoneModelOptions opts = { .dropout = 0.0 };
   HoneModel *model = hone_onnx_import (c->file, &opts, &error);
   g_assert_no_error (error);
-  g_assert_nonnull (model);
+  if (!model)
+    return;
   g_assert_cmpstr (model->format, ==, "onnx");
   g_assert_null (model->arch);
   g_assert_cmpint (model->opset, ==, c->opset);
@@ -221,6 +261,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* report every model that differs, not only the first */
+  g_test_set_nonfatal_assertions ();
   if (argc < 2)
     {
       g_printerr ("usage: %s MANIFEST.json\n", argv[0]);
