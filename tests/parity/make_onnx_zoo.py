@@ -42,7 +42,10 @@ SIZE = 64
 BATCH = 2
 LR = 0.1
 
-# name -> (constructor kwargs, default opset for the default suite)
+# name -> (constructor kwargs, default opset for the default suite).  INPUT_SEED: a training
+# step through ReLUs is discontinuous where an input sits at the kink, and with seed 2 one
+# of shufflenet's conv5 activations is 6e-5 from it, where float32 rounding picks the branch.
+INPUT_SEED = {"shufflenet_v2_x1_0": 3}
 MODELS = {
     "resnet18": ({}, 13),
     "resnet34": ({}, 13),
@@ -105,7 +108,7 @@ def train_step(name, dtype, x, target):
 
 def reference(name, path):
     m = build(name)
-    g = torch.Generator().manual_seed(2)
+    g = torch.Generator().manual_seed(INPUT_SEED.get(name, 2))
     x = torch.randn(BATCH, 3, SIZE, SIZE, generator=g)
     target = torch.tensor([3, 7][:BATCH])
     with torch.no_grad():
