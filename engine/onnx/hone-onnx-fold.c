@@ -721,7 +721,7 @@ fold_range (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, G
 }
 
 typedef enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_POW, OP_MIN, OP_MAX, OP_EQUAL, OP_LESS,
-               OP_GREATER, OP_AND, OP_OR, OP_MOD } BinOp;
+               OP_GREATER, OP_AND, OP_OR, OP_MOD, OP_FMOD } BinOp;
 
 static double
 bin_apply (BinOp op, double a, double b, gboolean is_int)
@@ -743,7 +743,8 @@ bin_apply (BinOp op, double a, double b, gboolean is_int)
     case OP_GREATER: return a > b;
     case OP_AND: return a != 0.0 && b != 0.0;
     case OP_OR: return a != 0.0 || b != 0.0;
-    case OP_MOD: return b == 0.0 ? 0.0 : a - b * floor (a / b);
+    case OP_MOD: return b == 0.0 ? 0.0 : a - b * floor (a / b);   /* fmod 0: sign of b */
+    case OP_FMOD: return b == 0.0 ? 0.0 : fmod (a, b);
     }
   return 0.0;
 }
@@ -782,9 +783,11 @@ fold_binary (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, 
   for (size_t i = 0; i < G_N_ELEMENTS (ops); i++)
     if (strcmp (ops[i].name, n->op_type) == 0)
       op = ops[i].op, boolean = ops[i].boolean;
-  if (!need_inputs (n, in, n_in, 2, error))
+  if (op == OP_MOD && onnx_attr_int (n, "fmod", 0) != 0)
+    op = OP_FMOD;
+  /* Min and Max take one or more inputs: fold pairwise */
+  if (!need_inputs (n, in, n_in, op == OP_MIN || op == OP_MAX ? 1 : 2, error))
     return FALSE;
-  /* Min and Max take any number of inputs: fold pairwise */
   HoneShape os = in[0]->shape;
   for (int k = 1; k < n_in; k++)
     if (!in[k] || !in[k]->known || !hone_shape_broadcast (&os, &in[k]->shape, &os))

@@ -712,7 +712,7 @@ add_inputs (OnnxImport *imp, const OnnxImportOptions *opts, GError **error)
       onnx_import_set (imp, v);
       added++;
     }
-  if (added == 0)
+  if (added == 0 && !opts->allow_known_outputs)
     {
       g_set_error (error, HONE_ERROR, HONE_ERROR_UNSUPPORTED,
                    "%s: the graph has no input besides its initializers", path);
@@ -890,6 +890,8 @@ onnx_import_graph (const HoneOnnxFile *file, const OnnxImportOptions *opts, GErr
                        "%s: output '%s' is produced by no node", path, imp->gp->output[i]->name);
           goto fail;
         }
+      if (v->known && opts->allow_known_outputs)
+        continue;
       if (v->id < 0 || !(hone_graph_value (imp->g, v->id)->kind == HONE_VALUE_ACTIVATION
                          || hone_graph_value (imp->g, v->id)->kind == HONE_VALUE_INPUT))
         {

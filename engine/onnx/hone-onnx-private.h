@@ -77,6 +77,9 @@ typedef struct
   /* Graph inputs fed as known data (name -> OnnxVal*, not taken over): the
    * conformance runner makes a test's weights and shapes known this way. */
   GHashTable *known_inputs;
+  /* The conformance runner: a graph may have no input left and outputs
+   * that are known data (not added as graph outputs). */
+  gboolean allow_known_outputs;
 } OnnxImportOptions;
 
 /* Builds the graph of file.  On success *imp_out (may be NULL) keeps the
