@@ -1084,9 +1084,13 @@ hone_onnx_import_file (const HoneOnnxFile *file, const HoneModelOptions *opts, G
   for (guint i = 0; i < imp->head_params->len; i++)
     model->head_params[i] = g_strdup (imp->head_params->pdata[i]);
 
-  double mparams = hone_graph_n_params (model->graph) / 1e6;
-  model->description = g_strdup_printf ("ONNX model, opset %d, %.*f M parameters", imp->opset,
-                                        mparams < 10 ? 2 : 1, mparams);
+  double nparams = (double) hone_graph_n_params (model->graph);
+  if (nparams >= 1e5)
+    model->description = g_strdup_printf ("ONNX model, opset %d, %.1f M parameters", imp->opset,
+                                          nparams / 1e6);
+  else
+    model->description = g_strdup_printf ("ONNX model, opset %d, %.1f k parameters", imp->opset,
+                                          nparams / 1e3);
   onnx_import_free (imp);
   return model;
 }

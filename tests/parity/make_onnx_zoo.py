@@ -20,6 +20,8 @@ writes into OUTDIR:
 and a manifest listing the cases (model, mode, opset, file, fixture) for
 tests/parity/test-onnx-zoo.c.  Files already present are kept (the build folder caches them);
 an opset at which torch cannot export a model is recorded as skipped with torch's reason.
+Also tiny-{plain,meta,dynamic,matmul,unsupported}.onnx and tiny.safetensors, a small model
+for the tests of metadata, a symbolic batch, a MatMul head and the unsupported-op error.
 The default suite is every model once in each mode at its default opset, plus resnet18 and
 mobilenet_v3_small at every opset 7..17; `slow` is every model at every opset.
 """
@@ -150,6 +152,65 @@ def export(name, mode, opset, path):
     os.replace(tmp, path)
 
 
+class Tiny(torch.nn.Module):
+    """A small classifier for the import tests: conv, BN, ReLU, pooling, a 5-class head."""
+
+    def __init__(self, head="linear", unsupported=False):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.bn1 = torch.nn.BatchNorm2d(8)
+        self.conv2 = torch.nn.Conv2d(8, 8, 3, stride=2)
+        self.head = head
+        self.unsupported = unsupported
+        self.fc = torch.nn.Linear(8, 5)
+
+    def forward(self, x):
+        x = torch.relu(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+        if self.unsupported:
+            x = torch.sin(x) + torch.cumsum(x, 1) + torch.sin(x.exp())
+        x = x.mean([2, 3])
+        if self.head == "matmul":
+            # a Linear on 3-D input: MatMul + Add, then flattened
+            return torch.flatten(self.fc(x.unsqueeze(1)), 1)
+        return self.fc(x)
+
+
+def extras(outdir):
+    """tiny-*.onnx and tiny.safetensors (input, logits) for test-onnx-import.c."""
+    import onnx
+    torch.manual_seed(5)
+    m = Tiny().eval()
+    with torch.no_grad():
+        m.bn1.running_mean.uniform_(-0.1, 0.1)
+        m.bn1.running_var.uniform_(0.5, 1.5)
+    x = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        logits = m(x)
+    save_file({"input": x, "logits": logits}, os.path.join(outdir, "tiny.safetensors"))
+
+    def write(module, name, meta=None, dynamic=False):
+        buf = io.BytesIO()
+        kw = {"dynamic_axes": {"input": {0: "batch"}, "logits": {0: "batch"}}} if dynamic else {}
+        torch.onnx.export(module, torch.zeros(1, 3, 32, 32), buf, opset_version=13,
+                          input_names=["input"], output_names=["logits"], **kw)
+        model = onnx.load_from_string(buf.getvalue())
+        for k, v in (meta or {}).items():
+            p = model.metadata_props.add()
+            p.key, p.value = k, v
+        onnx.save(model, os.path.join(outdir, name))
+
+    write(m, "tiny-plain.onnx")
+    write(m, "tiny-meta.onnx", {"hone.mean": "0.5,0.4,0.3", "hone.std": "0.2,0.25,0.3",
+                                "hone.classes": json.dumps(["cat", "dog", "cow", "emu", "yak"])})
+    write(m, "tiny-dynamic.onnx", dynamic=True)
+    mm = Tiny(head="matmul")
+    mm.load_state_dict(m.state_dict())
+    write(mm.eval(), "tiny-matmul.onnx")
+    mu = Tiny(unsupported=True)
+    mu.load_state_dict(m.state_dict())
+    write(mu.eval(), "tiny-unsupported.onnx")
+
+
 def cases(suite):
     out = []
     for name, (_, op) in MODELS.items():
@@ -171,6 +232,7 @@ def main():
     a, rest = ap.parse_known_args()
     a.outdir = os.path.abspath(a.outdir)
     os.makedirs(a.outdir, exist_ok=True)
+    extras(a.outdir)
     torch.set_num_threads(1)
     only = set(a.only.split(",")) if a.only else None
     manifest = []
