@@ -290,7 +290,7 @@ ln_forward (const HoneOpCtx *ctx)
 
 /* Rows [begin, end): dx, and into ps / pb (each (D), may be NULL) the rows'
  * terms of the scale and bias gradients. */
-static inline void
+static inline __attribute__ ((always_inline)) void
 ln_backward_rows (const LnArgs *a, int64_t begin, int64_t end, float *restrict ps,
                   float *restrict pb)
 {
