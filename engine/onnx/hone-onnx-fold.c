@@ -296,7 +296,8 @@ static gboolean
 fold_reshape_like (OnnxImport *imp, const Onnx__NodeProto *n, const OnnxVal *x,
                    const HoneShape *os, GError **error)
 {
-  if (hone_shape_numel (os) != hone_shape_numel (&x->shape))
+  int64_t numel;
+  if (!hone_shape_numel_checked (os, &numel) || numel != hone_shape_numel (&x->shape))
     {
       onnx_node_error (error, HONE_ERROR_SHAPE, n, "the new shape has a different size");
       return FALSE;
@@ -491,7 +492,7 @@ fold_slice (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, G
   if (!need_inputs (n, in, n_in, imp->opset < 10 ? 1 : 3, error))
     return FALSE;
   const HoneShape *s = &in[0]->shape;
-  g_autofree int64_t *starts = NULL, *ends = NULL, *axes = NULL, *steps = NULL;
+  g_autofree int64_t *starts = NULL, *ends = NULL, *axes = NULL, *steps = NULL, *idx = NULL;
   int ns;
   if (imp->opset < 10)
     {
@@ -565,7 +566,7 @@ fold_slice (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, G
   int64_t sst[HONE_MAX_RANK], ost[HONE_MAX_RANK];
   strides_of (s, sst);
   strides_of (&os, ost);
-  g_autofree int64_t *idx = g_new (int64_t, MAX (numel, 1));
+  idx = g_new (int64_t, MAX (numel, 1));
   for (int64_t i = 0; i < numel; i++)
     {
       int64_t r = i, src = 0;
@@ -594,10 +595,16 @@ fold_transpose (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_i
   const int64_t *p;
   int np = onnx_attr_ints (n, "perm", &p);
   gboolean used[HONE_MAX_RANK] = { FALSE };
+  if (np >= 0 && np != s->rank)
+    {
+      onnx_node_error (error, HONE_ERROR_ATTRIBUTE, n, "perm has %d entries for %d dimensions",
+                       np, s->rank);
+      return FALSE;
+    }
   for (int k = 0; k < s->rank; k++)
     {
       perm[k] = np < 0 ? s->rank - 1 - k : (int) CLAMP (p[k], -1, HONE_MAX_RANK - 1);
-      if ((np >= 0 && np != s->rank) || perm[k] < 0 || perm[k] >= s->rank || used[perm[k]])
+      if (perm[k] < 0 || perm[k] >= s->rank || used[perm[k]])
         {
           onnx_node_error (error, HONE_ERROR_ATTRIBUTE, n, "perm is not a permutation");
           return FALSE;
