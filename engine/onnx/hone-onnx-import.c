@@ -209,27 +209,14 @@ onnx_attr_float (const Onnx__NodeProto *n, const char *name, float dflt)
   return a ? a->f : dflt;
 }
 
-const char *
+char *
 onnx_attr_string (const Onnx__NodeProto *n, const char *name)
 {
   const Onnx__AttributeProto *a = onnx_attr (n, name);
   if (!a || !a->has_s)
     return NULL;
-  /* bytes, not NUL-terminated: keep a terminated copy on the node's side */
-  static GHashTable *interned;   /* never freed: a handful of attribute strings */
-  G_LOCK_DEFINE_STATIC (interned);
-  G_LOCK (interned);
-  if (!interned)
-    interned = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autofree char *s = g_strndup ((const char *) a->s.data, a->s.len);
-  const char *r = g_hash_table_lookup (interned, s);
-  if (!r)
-    {
-      r = g_strdup (s);
-      g_hash_table_add (interned, (gpointer) r);
-    }
-  G_UNLOCK (interned);
-  return r;
+  /* bytes, not NUL-terminated */
+  return g_strndup ((const char *) a->s.data, a->s.len);
 }
 
 int
@@ -451,9 +438,6 @@ find_head (OnnxImport *imp, gboolean *in_head, gboolean *after_head)
   if (n < 0)
     goto out;
   const Onnx__NodeProto *node = gp->node[n];
-  gboolean relu_seen = FALSE;
-  for (guint i = 0; i < chain->len; i++)
-    relu_seen |= strcmp (gp->node[g_array_index (chain, int, i)]->op_type, "Relu") == 0;
   const Onnx__NodeProto *w = NULL;
 
   if (strcmp (node->op_type, "Gemm") == 0 && node->n_input >= 2 && is_init (imp, node->input[1]))
@@ -497,7 +481,6 @@ find_head (OnnxImport *imp, gboolean *in_head, gboolean *after_head)
           imp->head_classes = (int) wv->shape.d[0];
         }
     }
-  (void) relu_seen;
   if (w)
     {
       OnnxVal *b = onnx_import_get (imp, w->input[1]);

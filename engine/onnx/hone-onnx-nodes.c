@@ -163,7 +163,7 @@ window_pads (const Onnx__NodeProto *n, const int64_t *in, const int *kernel, con
 {
   const int64_t *p;
   int np = onnx_attr_ints (n, "pads", &p);
-  const char *ap = onnx_attr_string (n, "auto_pad");
+  g_autofree char *ap = onnx_attr_string (n, "auto_pad");
   memset (pad, 0, sizeof (int) * 4);
   if (ap && (strcmp (ap, "SAME_UPPER") == 0 || strcmp (ap, "SAME_LOWER") == 0))
     {
@@ -1415,7 +1415,7 @@ node_pad (OnnxImport *imp, const Onnx__NodeProto *n, OnnxVal **in, int n_in, GEr
                        "dimensions (2 per dimension)", np, s.rank);
       return FALSE;
     }
-  const char *m = onnx_attr_string (n, "mode");
+  g_autofree char *m = onnx_attr_string (n, "mode");
   HonePadMode mode = HONE_PAD_CONSTANT;
   if (m && strcmp (m, "reflect") == 0)
     mode = HONE_PAD_REFLECT;

@@ -114,8 +114,8 @@ HoneShape onnx_import_shape (OnnxImport *imp, const OnnxVal *v);
 const Onnx__AttributeProto *onnx_attr (const Onnx__NodeProto *n, const char *name);
 int64_t  onnx_attr_int    (const Onnx__NodeProto *n, const char *name, int64_t dflt);
 float    onnx_attr_float  (const Onnx__NodeProto *n, const char *name, float dflt);
-/* NULL when absent. */
-const char *onnx_attr_string (const Onnx__NodeProto *n, const char *name);
+/* A copy (g_free) or NULL when absent. */
+char    *onnx_attr_string (const Onnx__NodeProto *n, const char *name);
 /* Number of ints (-1 when absent); *ints points into the node. */
 int      onnx_attr_ints   (const Onnx__NodeProto *n, const char *name, const int64_t **ints);
 
