@@ -221,10 +221,29 @@ type_fixed_size (ProtobufCType t)
     }
 }
 
+/* The wire type protobuf-c accepts for a field (a repeated scalar also in
+ * packed form, WIRE_LEN). */
+static int
+type_wire (ProtobufCType t)
+{
+  if (type_is_varint (t))
+    return WIRE_VARINT;
+  switch (type_fixed_size (t))
+    {
+    case 4:
+      return WIRE_32BIT;
+    case 8:
+      return WIRE_64BIT;
+    default:
+      return WIRE_LEN;
+    }
+}
+
 typedef struct
 {
   const ProtobufCMessageDescriptor *desc;
   const guint8 *end;
+  guint64 seen;         /* singular message fields met, by field index */
 } ScanFrame;
 
 /* Walks the wire data of a message of type desc without recursion.  Refuses
@@ -238,7 +257,7 @@ scan_wire (const guint8 *data, gsize size, const ProtobufCMessageDescriptor *des
   int depth = 0;
   const guint8 *p = data;
   guint64 total = desc->sizeof_message;
-  stack[0] = (ScanFrame) { desc, data + size };
+  stack[0] = (ScanFrame) { desc, data + size, 0 };
 
 #define ADD(n) (total = (total > G_MAXUINT64 - (guint64) (n)) ? G_MAXUINT64 : total + (guint64) (n))
 #define MALFORMED(what) \
@@ -267,6 +286,30 @@ scan_wire (const guint8 *data, gsize size, const ProtobufCMessageDescriptor *des
       const ProtobufCFieldDescriptor *fd =
         protobuf_c_message_descriptor_get_field (fr->desc, number);
       gboolean repeated = fd && fd->label == PROTOBUF_C_LABEL_REPEATED;
+      if (fd && wire != type_wire (fd->type) && !(repeated && wire == WIRE_LEN))
+        {
+          set_error (error, HONE_ERROR_FORMAT, file,
+                     "not a valid ONNX file: field '%s' of %s has the wrong wire type at byte %"
+                     G_GSIZE_FORMAT, fd->name, fr->desc->short_name, (gsize) (p - data));
+          return FALSE;
+        }
+      /* protobuf-c merges a singular message field met twice into the
+       * first, copying every repeated field each time: a file repeating one
+       * thousands of times would take quadratic time.  No writer does it. */
+      if (fd && !repeated && fd->type == PROTOBUF_C_TYPE_MESSAGE)
+        {
+          guint idx = (guint) (fd - fr->desc->fields);
+          guint64 bit = idx < 64 ? G_GUINT64_CONSTANT (1) << idx : 0;
+          if (fr->seen & bit)
+            {
+              set_error (error, HONE_ERROR_FORMAT, file,
+                         "not a valid ONNX file: %s holds its field '%s' twice (at byte %"
+                         G_GSIZE_FORMAT ")", fr->desc->short_name, fd->name,
+                         (gsize) (p - data));
+              return FALSE;
+            }
+          fr->seen |= bit;
+        }
       ADD (SCANNED_MEMBER_SIZE);
       if (fd == NULL)
         ADD (sizeof (ProtobufCMessageUnknownField));
@@ -309,7 +352,7 @@ scan_wire (const guint8 *data, gsize size, const ProtobufCMessageDescriptor *des
                   }
                 const ProtobufCMessageDescriptor *sub = fd->descriptor;
                 ADD (sub->sizeof_message);
-                stack[++depth] = (ScanFrame) { sub, sub_end };
+                stack[++depth] = (ScanFrame) { sub, sub_end, 0 };
                 continue;
               }
             if (fd && repeated && type_is_varint (fd->type))
@@ -412,7 +455,8 @@ file_unpack (HoneOnnxFile *f, const guint8 *data, gsize size, GError **error)
     {
       set_error (error, HONE_ERROR_FORMAT, f->display,
                  "the file is too large or malformed: protobuf-c could not unpack it "
-                 "within %" G_GSIZE_FORMAT " MB of memory", f->budget >> 20);
+                 "(the data is invalid, or needs more than the %" G_GSIZE_FORMAT " MB of "
+                 "memory a file of this size may use)", f->budget >> 20);
       return FALSE;
     }
   if (f->model->graph == NULL)

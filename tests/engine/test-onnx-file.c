@@ -829,16 +829,23 @@ test_garbage (void)
     { "\x08", 1, "bad varint" },
     { "\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 11, "bad varint" },
     { "\x00\x01", 2, "field number 0" },
-    { "\x0b\x0c", 2, "unsupported wire type" },
-    { "\x0f", 1, "unsupported wire type" },
-    { "\x09\x01\x02", 3, "truncated 64-bit" },
-    { "\x0d\x01", 2, "truncated 32-bit" },
+    /* field 100, which ModelProto does not have, as a group, wire type 7,
+     * cut 64-bit and 32-bit values */
+    { "\xa3\x06\x0c", 3, "unsupported wire type" },
+    { "\xa7\x06", 2, "unsupported wire type" },
+    { "\xa1\x06\x01\x02", 4, "truncated 64-bit" },
+    { "\xa5\x06\x01", 3, "truncated 32-bit" },
     { "\x80", 1, "bad field tag" },
     { "\xff\xff\xff\xff\xff\x01", 6, "bad field tag" },
     /* graph { initializer { dims packed, a varint cut short } } */
     { "\x3a\x05\x2a\x03\x0a\x01\x80", 7, "bad packed varint" },
     /* graph { initializer { float_data packed, 3 bytes } } */
     { "\x3a\x05\x2a\x03\x22\x01\x00", 7, "partial size" },
+    /* graph as a varint; ir_version as bytes */
+    { "\x38\x05", 2, "field 'graph' of ModelProto has the wrong wire type" },
+    { "\x0a\x00", 2, "field 'ir_version' of ModelProto has the wrong wire type" },
+    /* graph twice: protobuf-c would merge them */
+    { "\x3a\x00\x3a\x00", 4, "ModelProto holds its field 'graph' twice" },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
