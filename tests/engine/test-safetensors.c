@@ -457,6 +457,20 @@ test_hostile (void)
     { "metadata not a string", "{\"__metadata__\":{\"k\":1}}", 0, "value of 'k' is a number, not a string" },
     { "metadata nested", "{\"__metadata__\":{\"k\":{\"x\":\"y\"}}}", 0, "is an object, not a string" },
     { "metadata array", "{\"__metadata__\":[\"k\"]}", 0, "not an object of strings" },
+    { "metadata a string", "{\"__metadata__\":\"k\"}", 0, "not an object of strings" },
+    { "metadata duplicate key", "{\"__metadata__\":{\"k\":\"a\",\"k\":\"b\"}}", 0, "names 'k' twice" },
+    { "metadata twice", "{\"__metadata__\":{},\"__metadata__\":{}}", 0, "names '__metadata__' twice" },
+    { "missing shape", "{\"a\":{\"dtype\":\"U8\",\"data_offsets\":[0,4]}}", 4, "has no shape" },
+    { "offsets not a list", "{\"a\":" T ("U8", "[4]", "4") "}", 4, "not two integers" },
+    { "one offset", "{\"a\":" T ("U8", "[4]", "[4]") "}", 4, "not two integers" },
+    { "fractional offset", "{\"a\":" T ("U8", "[4]", "[0,4.0]") "}", 4, "not two integers" },
+    { "offset as a string", "{\"a\":" T ("U8", "[4]", "[0,\"4\"]") "}", 4, "not two integers" },
+    { "shape of strings", "{\"a\":" T ("U8", "[\"4\"]", "[0,4]") "}", 4, "not an integer >= 0" },
+    { "exponent size", "{\"a\":" T ("U8", "[4e0]", "[0,4]") "}", 4, "not an integer >= 0" },
+    { "second tensor past the end", "{\"a\":" T ("U8", "[4]", "[0,4]") ",\"b\":" T ("U8", "[8]", "[4,12]") "}", 8,
+      "truncated" },
+    { "zero-size tensor after the end", "{\"a\":" T ("U8", "[4]", "[0,4]") ",\"b\":" T ("U8", "[0]", "[8,8]") "}", 4,
+      "leaving a gap" },
     { "entry not an object", "{\"a\":[0,4]}", 4, "not an object" },
     { "missing dtype", "{\"a\":{\"shape\":[4],\"data_offsets\":[0,4]}}", 4, "has no dtype" },
     { "missing offsets", "{\"a\":{\"dtype\":\"U8\",\"shape\":[4]}}", 4, "has no data_offsets" },
@@ -485,6 +499,10 @@ test_hostile (void)
   expect_bad ("header longer than the file", make_file (1000, "{}", 2, 10), "runs past the end");
   expect_bad ("header just past the end", make_file (3, "{}", 2, 0), "runs past the end");
   expect_bad ("header over 100 MB", make_file (100000001, "{}", 2, 0), "over the limit");
+  /* exactly the limit is allowed (and then too long for this file) */
+  expect_bad ("header of 100 MB", make_file (100000000, "{}", 2, 0), "runs past the end");
+  expect_bad ("header length 0", make_file (0, NULL, 0, 0), "not valid JSON");
+  expect_bad ("header length 0 and data", make_file (0, NULL, 0, 8), "not valid JSON");
   expect_bad ("header length 2^64 - 1", make_file (G_MAXUINT64, "{}", 2, 0), "over the limit");
   expect_bad ("header length 2^63", make_file ((guint64) 1 << 63, "{}", 2, 0), "over the limit");
   expect_bad ("invalid UTF-8", make_file_str ("{\"a\xff\":" T ("U8", "[4]", "[0,4]") "}", 4), "UTF-8");
