@@ -983,8 +983,13 @@ tensor_source (const HoneOnnxFile *file, const Onnx__TensorProto *t, HoneShape *
                    "tensor '%s' has a negative size (%s); the file is corrupt", tname, dims);
         return FALSE;
       }
+  /* Every partial product, not only the last, must stay countable (as in
+   * safetensors' reference and hone_shape_numel_checked): (2^62, 0) is as
+   * corrupt as (2^62, 4, 4).  Hone converts to 8-byte values at most, so
+   * the limit is G_MAXINT64 / 8 elements. */
   for (size_t i = 0; i < t->n_dims; i++)
-    if (__builtin_mul_overflow (numel, t->dims[i], &numel))
+    if (__builtin_mul_overflow (numel, t->dims[i], &numel) || numel > G_MAXINT64 / 8
+        || (t->dims[i] > G_MAXINT64 / 8))
       {
         set_error (error, HONE_ERROR_FORMAT, fname,
                    "tensor '%s' declares %s %s, more elements than can be counted; the file is "
@@ -992,8 +997,7 @@ tensor_source (const HoneOnnxFile *file, const Onnx__TensorProto *t, HoneShape *
         return FALSE;
       }
   int64_t nbytes;
-  /* Hone converts to 8-byte values at most: keep that count in range too. */
-  if (__builtin_mul_overflow (numel, (int64_t) 8, &nbytes) || (guint64) nbytes > G_MAXSIZE)
+  if ((guint64) numel * 8 > G_MAXSIZE)
     {
       set_error (error, HONE_ERROR_FORMAT, fname,
                  "tensor '%s' declares %s %s, more than can be held in memory; the file is "
