@@ -403,6 +403,17 @@ test_accepted_variants (void)
   g_autoptr (HoneSafetensors) st = hone_safetensors_open_bytes (f->data, f->len, "ok", NULL);
   g_assert_cmpint (hone_safetensors_find (st, "x\xc3\xa9\xf0\x9f\x98\x80"), >=, 0);
   g_assert_cmpint (hone_safetensors_n_tensors (st), ==, 3);
+
+  /* the reference counts elements in 64 unsigned bits: a product past
+   * int64 before a zero is a valid empty tensor (found by fuzz-safetensors:
+   * Hone multiplied in int64) */
+  g_autoptr (GByteArray) f2 = make_file_str ("{\"a\":{\"dtype\":\"U8\",\"shape\":"
+                                             "[4294967296,4294167296,0],\"data_offsets\":[0,0]}}", 0);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HoneSafetensors) st2 = hone_safetensors_open_bytes (f2->data, f2->len, "ok", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (hone_safetensors_tensor (st2, 0)->numel, ==, 0);
+  g_assert_cmpint (hone_safetensors_tensor (st2, 0)->nbytes, ==, 0);
 }
 
 /* ---- hostile files ----------------------------------------------------- */
