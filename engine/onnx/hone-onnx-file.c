@@ -32,7 +32,7 @@
 #include <glib/gstdio.h>
 
 #include "hone-file-private.h"
-#include "hone-onnx-file.h"
+#include "hone-onnx-file-private.h"
 
 struct _HoneOnnxFile
 {
@@ -41,6 +41,7 @@ struct _HoneOnnxFile
   char *dir;                    /* folder for external data; NULL: refused */
   Onnx__ModelProto *model;
   int64_t opset;
+  guint64 need;                 /* the scan's estimate */
   /* The budget allocator; model was unpacked with it and is freed with it. */
   gsize budget, used;
   ProtobufCAllocator allocator;
@@ -418,8 +419,10 @@ file_new (const char *path, const char *display, const char *dir)
   return f;
 }
 
+/* budget: 0 for the one the size gives, else that and no refusal on the
+ * estimate (tests). */
 static gboolean
-file_unpack (HoneOnnxFile *f, const guint8 *data, gsize size, GError **error)
+file_unpack (HoneOnnxFile *f, const guint8 *data, gsize size, gsize budget, GError **error)
 {
   if (size == 0)
     {
@@ -437,10 +440,13 @@ file_unpack (HoneOnnxFile *f, const guint8 *data, gsize size, GError **error)
 
   f->budget = (size > (G_MAXSIZE - ALLOC_SLACK) / ALLOC_PER_BYTE)
               ? G_MAXSIZE : ALLOC_SLACK + ALLOC_PER_BYTE * size;
+  if (budget)
+    f->budget = budget;
   guint64 need = 0;
   if (!scan_wire (data, size, &onnx__model_proto__descriptor, f->display, &need, error))
     return FALSE;
-  if (need > f->budget)
+  f->need = need;
+  if (need > f->budget && !budget)
     {
       set_error (error, HONE_ERROR_FORMAT, f->display,
                  "the file is too large or malformed: unpacking its %" G_GSIZE_FORMAT
@@ -488,12 +494,39 @@ hone_onnx_file_parse (const guint8 *data, gsize size, const char *name, const ch
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
   g_autofree char *display = tidy_text (name ? name : "(memory)", 512);
   HoneOnnxFile *f = file_new (name ? name : "(memory)", display, dir);
-  if (!file_unpack (f, data, size, error))
+  if (!file_unpack (f, data, size, 0, error))
     {
       hone_onnx_file_free (f);
       return NULL;
     }
   return f;
+}
+
+HoneOnnxFile *
+hone_onnx_file_parse_with_budget (const guint8 *data, gsize size, const char *name,
+                                  gsize budget, GError **error)
+{
+  g_return_val_if_fail (data != NULL || size == 0, NULL);
+  g_return_val_if_fail (budget > 0, NULL);
+  HoneOnnxFile *f = file_new (name, name, NULL);
+  if (!file_unpack (f, data, size, budget, error))
+    {
+      hone_onnx_file_free (f);
+      return NULL;
+    }
+  return f;
+}
+
+guint64
+hone_onnx_file_estimated_bytes (const HoneOnnxFile *file)
+{
+  return file->need;
+}
+
+gsize
+hone_onnx_file_allocated_bytes (const HoneOnnxFile *file)
+{
+  return file->used;
 }
 
 HoneOnnxFile *
@@ -534,7 +567,7 @@ hone_onnx_file_open (const char *path, GError **error)
   HoneOnnxFile *f = file_new (path, display, dir);
   const guint8 *bytes = map ? (const guint8 *) g_mapped_file_get_contents (map) : NULL;
   gsize len = map ? g_mapped_file_get_length (map) : 0;
-  gboolean ok = file_unpack (f, bytes, len, error);
+  gboolean ok = file_unpack (f, bytes, len, 0, error);
   if (map)
     g_mapped_file_unref (map);
   if (!ok)

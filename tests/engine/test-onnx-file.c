@@ -15,7 +15,7 @@
 
 #include <glib/gstdio.h>
 
-#include "hone-onnx-file.h"
+#include "hone-onnx-file-private.h"
 #include "hone-test-util.h"
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -814,6 +814,71 @@ test_budget (void)
   tensor_free (t);
 }
 
+/* The scan's estimate bounds what protobuf-c allocates, and the allocator
+ * alone stops unpacking when the budget runs out. */
+static void
+check_estimate (GBytes *bytes)
+{
+  g_autoptr (GError) error = NULL;
+  gsize n;
+  const guint8 *data = g_bytes_get_data (bytes, &n);
+  g_autoptr (HoneOnnxFile) f = hone_onnx_file_parse (data, n, "model.onnx", NULL, &error);
+  g_assert_no_error (error);
+  gsize used = hone_onnx_file_allocated_bytes (f);
+  guint64 estimate = hone_onnx_file_estimated_bytes (f);
+  g_test_message ("%" G_GSIZE_FORMAT " bytes: estimated %" G_GUINT64_FORMAT ", allocated %"
+                  G_GSIZE_FORMAT, n, estimate, used);
+  g_assert_cmpuint (used, >, 0);
+  g_assert_cmpuint (estimate, >=, used);
+
+  /* half of what it needs: the allocator refuses, protobuf-c gives up,
+   * nothing leaks (the budget allocator asserts that every block it
+   * handed out comes back) */
+  g_autoptr (HoneOnnxFile) f2 = hone_onnx_file_parse_with_budget (data, n, "model.onnx", used / 2,
+                                                                  &error);
+  g_assert_null (f2);
+  g_assert_error (error, HONE_ERROR, HONE_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "protobuf-c could not unpack it"));
+  g_clear_error (&error);
+  /* the estimate is enough */
+  g_autoptr (HoneOnnxFile) f3 = hone_onnx_file_parse_with_budget (data, n, "model.onnx",
+                                                                  (gsize) estimate, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (hone_onnx_file_allocated_bytes (f3), ==, used);
+}
+
+static void
+test_allocator (void)
+{
+  float w[6] = { 1, 2, 3, 4, 5, 6 };
+  Onnx__TensorProto *t = tensor_new ("w", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2,
+                                     (int64_t[]) { 2, 3 });
+  tensor_set_raw (t, w, sizeof w);
+  g_autoptr (GBytes) small = pack_one (t);
+  check_estimate (small);
+  tensor_free (t);
+
+  t = tensor_new ("ids", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 1, (int64_t[]) { 4096 });
+  t->n_int64_data = 4096;
+  t->int64_data = g_new0 (int64_t, 4096);
+  g_autoptr (GBytes) packed = pack_one (t);
+  check_estimate (packed);
+  tensor_free (t);
+
+  g_autoptr (GBytes) deep = deep_model (20);
+  check_estimate (deep);
+
+  const char *torch = g_getenv ("HONE_TORCH_ONNX");
+  if (torch && g_file_test (torch, G_FILE_TEST_EXISTS))
+    {
+      g_autofree char *contents = NULL;
+      gsize len;
+      g_assert_true (g_file_get_contents (torch, &contents, &len, NULL));
+      g_autoptr (GBytes) b = g_bytes_new_take (g_steal_pointer (&contents), len);
+      check_estimate (b);
+    }
+}
+
 static void
 test_garbage (void)
 {
@@ -1173,6 +1238,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/onnx-file/bad-tensors", test_bad_tensors);
   g_test_add_func ("/engine/onnx-file/deep-nesting", test_deep_nesting);
   g_test_add_func ("/engine/onnx-file/budget", test_budget);
+  g_test_add_func ("/engine/onnx-file/allocator", test_allocator);
   g_test_add_func ("/engine/onnx-file/garbage", test_garbage);
   g_test_add_func ("/engine/onnx-file/external", test_external);
   g_test_add_func ("/engine/onnx-file/torch-export", test_torch_export);
