@@ -814,6 +814,23 @@ dims_text (const Onnx__TensorProto *t)
   return g_string_free (s, FALSE);
 }
 
+/* TRUE when a component of path, split at '/' or '\\', is "..".  Bytes,
+ * not characters: the location need not be UTF-8. */
+static gboolean
+has_dotdot_component (const char *path)
+{
+  const char *start = path;
+  for (const char *p = path;; p++)
+    if (*p == '/' || *p == '\\' || *p == '\0')
+      {
+        if (p - start == 2 && start[0] == '.' && start[1] == '.')
+          return TRUE;
+        if (*p == '\0')
+          return FALSE;
+        start = p + 1;
+      }
+}
+
 /* Reads nbytes of external data for t into a new buffer. */
 static guint8 *
 read_external (const HoneOnnxFile *file, const Onnx__TensorProto *t, const char *tname,
@@ -860,15 +877,13 @@ read_external (const HoneOnnxFile *file, const Onnx__TensorProto *t, const char 
                  "a file in the model's folder", tname, loc);
       return NULL;
     }
-  g_auto (GStrv) parts = g_regex_split_simple ("[/\\\\]", location, 0, 0);
-  for (int i = 0; parts[i]; i++)
-    if (g_str_equal (parts[i], ".."))
-      {
-        set_error (error, HONE_ERROR_FORMAT, fname,
-                   "tensor '%s' keeps its data in '%s', which leaves the model's folder "
-                   "(\"..\"); external data must be a file in the model's folder", tname, loc);
-        return NULL;
-      }
+  if (has_dotdot_component (location))
+    {
+      set_error (error, HONE_ERROR_FORMAT, fname,
+                 "tensor '%s' keeps its data in '%s', which leaves the model's folder "
+                 "(\"..\"); external data must be a file in the model's folder", tname, loc);
+      return NULL;
+    }
 
   guint64 offset = 0, length = nbytes;
   if (offset_s && !g_ascii_string_to_unsigned (offset_s, 10, 0, G_MAXINT64, &offset, NULL))

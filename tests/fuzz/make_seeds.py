@@ -114,6 +114,23 @@ def onnx_seeds(out):
     bad("external-dotdot.onnx", t)
     t.external_data[0].value = "/etc/passwd"
     bad("external-absolute.onnx", t)
+    # fuzz-onnx's model folder holds weights.bin (64 bytes), sub/w.bin (16),
+    # link.bin -> weights.bin and outside.bin -> /etc/hostname
+    for name, entries in (("external-ok", [("location", "weights.bin"), ("offset", "16"),
+                                           ("length", "16")]),
+                          ("external-sub", [("location", "sub/w.bin")]),
+                          ("external-link", [("location", "link.bin")]),
+                          ("external-outside", [("location", "outside.bin")]),
+                          ("external-folder", [("location", "sub")]),
+                          ("external-past-end", [("location", "weights.bin"), ("offset", "60")]),
+                          ("external-length", [("location", "weights.bin"), ("length", "12")])):
+        t = numpy_helper.from_array(np.zeros(4, np.float32), "ext")
+        t.ClearField("raw_data")
+        t.data_location = TensorProto.EXTERNAL
+        for k, v in entries:
+            e = t.external_data.add()
+            e.key, e.value = k, v
+        bad(name + ".onnx", t)
 
     # nesting: model { graph { node { attribute { g { ... } } } } }, 70 deep
     inner = b""
