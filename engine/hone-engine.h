@@ -7,6 +7,7 @@
 #include "data/hone-loader.h"
 #include "hone-arch.h"
 #include "hone-error.h"
+#include "hone-freeze.h"
 #include "hone-graph.h"
 #include "hone-loss.h"
 #include "hone-ops.h"
