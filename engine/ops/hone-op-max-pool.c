@@ -21,6 +21,14 @@
 #include "ops/hone-op-private.h"
 #include "onnx/hone-onnx-writer-private.h"
 
+/* Picks 4 lanes of the 8 in (a, b): GCC's builtin, or clang's (the fuzz
+ * build, -Dfuzz=true, compiles the engine with clang). */
+#if defined (__clang__)
+#define HONE_SHUFFLE2(a, b, i, j, k, l) __builtin_shufflevector (a, b, i, j, k, l)
+#else
+#define HONE_SHUFFLE2(a, b, i, j, k, l) __builtin_shuffle (a, b, (HoneI4) { i, j, k, l })
+#endif
+
 typedef struct
 {
   HoneWindowAxis ah, aw;
@@ -117,10 +125,10 @@ max_pool_2x2_task (int64_t begin, int64_t end, gpointer data)
               HoneF4 a0 = hone_f4_load (r0 + 2 * ow), a1 = hone_f4_load (r0 + 2 * ow + 4);
               HoneF4 b0 = hone_f4_load (r1 + 2 * ow), b1 = hone_f4_load (r1 + 2 * ow + 4);
               HoneF4 v[4] = {
-                __builtin_shuffle (a0, a1, (HoneI4) { 0, 2, 4, 6 }),
-                __builtin_shuffle (a0, a1, (HoneI4) { 1, 3, 5, 7 }),
-                __builtin_shuffle (b0, b1, (HoneI4) { 0, 2, 4, 6 }),
-                __builtin_shuffle (b0, b1, (HoneI4) { 1, 3, 5, 7 }),
+                HONE_SHUFFLE2 (a0, a1, 0, 2, 4, 6),
+                HONE_SHUFFLE2 (a0, a1, 1, 3, 5, 7),
+                HONE_SHUFFLE2 (b0, b1, 0, 2, 4, 6),
+                HONE_SHUFFLE2 (b0, b1, 1, 3, 5, 7),
               };
               gint32 i0 = (gint32) (2 * oh * W + 2 * ow);
               HoneI4 tap[4] = { { 0, 2, 4, 6 }, { 1, 3, 5, 7 } };
