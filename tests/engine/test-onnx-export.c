@@ -13,6 +13,7 @@
 
 #include "hone-test-util.h"
 #include "onnx.pb-c.h"
+#include "onnx/hone-onnx.h"
 #include "ops/hone-op-private.h"
 
 static char *tmp_dir;
@@ -671,6 +672,114 @@ test_write_file (void)
   g_assert_nonnull (strstr (error->message, bad));
 }
 
+/* ---- import again ---------------------------------------------------------- */
+
+static void
+imported_free (HoneModel *m)
+{
+  if (!m)
+    return;
+  hone_graph_free (m->graph);
+  g_free (m->source);
+  g_free (m->format);
+  g_free (m->arch);
+  g_free (m->description);
+  g_strfreev (m->class_names);
+  g_strfreev (m->head_params);
+  g_free (m);
+}
+
+/* Logits of g (planned here for `batch`) on the given inputs. */
+static float *
+logits_of (HoneGraph *g, const float *x, int batch, int64_t *n)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (hone_graph_plan (g, batch, FALSE, &error));
+  int in = hone_graph_input (g, 0);
+  HoneShape s = hone_shape_with_batch (&hone_graph_value (g, in)->shape, batch);
+  memcpy (hone_graph_input_data (g, in), x, (gsize) hone_shape_numel (&s) * sizeof (float));
+  g_assert_true (hone_graph_forward (g, batch, FALSE, &error));
+  g_assert_no_error (error);
+  HoneTensor t = hone_graph_tensor (g, hone_graph_output (g, 0));
+  *n = hone_tensor_numel (&t);
+  return g_memdup2 (t.data, (gsize) *n * sizeof (float));
+}
+
+/* An exported model imported again (hone_onnx_import) computes the same
+ * logits and knows its classes, input and normalisation. */
+static void
+test_import_again (void)
+{
+  static const struct { const char *arch; int classes, c, h, w; } cases[] = {
+    { "cnn-s", 4, 1, 28, 28 },
+    { "resnet18", 3, 3, 32, 32 },
+    { "mobilenet_v2", 5, 3, 32, 32 },
+  };
+  static const char *const names[] = { "ant", "bee", "cicada", "dragonfly", "earwig", NULL };
+  for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+    {
+      g_autoptr (GError) error = NULL;
+      HoneArchOptions o = { cases[k].classes, cases[k].c, cases[k].h, cases[k].w, 11 };
+      g_autoptr (HoneGraph) g = hone_arch_build (cases[k].arch, &o, &error);
+      g_assert_no_error (error);
+      /* BatchNorm statistics and affine parameters as training leaves them */
+      HoneRng rng;
+      hone_rng_init (&rng, 5, k);
+      for (int id = 0; id < hone_graph_n_values (g); id++)
+        {
+          const HoneValue *v = hone_graph_value (g, id);
+          int64_t n = hone_shape_numel (&v->shape);
+          if (g_str_has_suffix (v->name, ".running_mean") || g_str_has_suffix (v->name, ".bias"))
+            hone_test_fill_uniform (&rng, hone_graph_value_data (g, id), n, -0.2f, 0.2f);
+          else if (g_str_has_suffix (v->name, ".running_var"))
+            hone_test_fill_uniform (&rng, hone_graph_value_data (g, id), n, 0.5f, 1.5f);
+        }
+      const float mean[3] = { 0.25f, 0.5f, 0.75f }, std[3] = { 0.2f, 0.3f, 0.4f };
+      HoneOnnxExportInfo info = { .arch = cases[k].arch, .class_names = names,
+                                  .n_classes = cases[k].classes, .mean = mean, .std = std };
+      g_autoptr (GBytes) bytes = hone_onnx_export_to_bytes (g, &info, &error);
+      g_assert_no_error (error);
+      gsize size;
+      const guint8 *data = g_bytes_get_data (bytes, &size);
+      g_autoptr (HoneOnnxFile) file = hone_onnx_file_parse (data, size, "exported.onnx", NULL, &error);
+      g_assert_no_error (error);
+      HoneModelOptions opts = { .dropout = -1.0 };
+      HoneModel *m = hone_onnx_import_file (file, &opts, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (m);
+
+      g_assert_cmpint (m->n_classes, ==, cases[k].classes);
+      for (int c = 0; c < cases[k].classes; c++)
+        g_assert_cmpstr (m->class_names[c], ==, names[c]);
+      g_assert_cmpint (m->channels, ==, cases[k].c);
+      g_assert_cmpint (m->height, ==, cases[k].h);
+      g_assert_cmpint (m->width, ==, cases[k].w);
+      g_assert_true (m->norm_from_file);
+      for (int c = 0; c < cases[k].c; c++)
+        {
+          g_assert_cmpfloat (m->mean[c], ==, mean[c]);
+          g_assert_cmpfloat (m->std[c], ==, std[c]);
+        }
+      g_assert_false (m->head_replaced);
+
+      const int batch = 2;
+      int64_t numel = (int64_t) batch * cases[k].c * cases[k].h * cases[k].w;
+      g_autofree float *x = g_new (float, numel);
+      hone_test_fill_uniform (&rng, x, numel, -2.0f, 2.0f);
+      int64_t n0, n1;
+      g_autofree float *y0 = logits_of (g, x, batch, &n0);
+      g_autofree float *y1 = logits_of (m->graph, x, batch, &n1);
+      g_assert_cmpint (n0, ==, n1);
+      g_assert_cmpint (n0, ==, batch * cases[k].classes);
+      if (strcmp (cases[k].arch, "mobilenet_v2") == 0)
+        /* ReLU6 comes back as HardSigmoid and Mul: equal up to rounding */
+        hone_test_assert_close (cases[k].arch, y1, y0, n0, 1e-4, 1e-5);
+      else
+        g_assert_cmpmem (y1, (gsize) n1 * sizeof (float), y0, (gsize) n0 * sizeof (float));
+      imported_free (m);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -687,6 +796,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/onnx-export/name-clash", test_name_clash);
   g_test_add_func ("/engine/onnx-export/missing-to-onnx", test_missing_to_onnx);
   g_test_add_func ("/engine/onnx-export/write-file", test_write_file);
+  g_test_add_func ("/engine/onnx-export/import-again", test_import_again);
   int status = g_test_run ();
   g_autoptr (GDir) dir = g_dir_open (tmp_dir, 0, NULL);
   for (const char *name; dir && (name = g_dir_read_name (dir));)
