@@ -20,3 +20,4 @@
 #include "hone-tensor.h"
 #include "hone-train-step.h"
 #include "hone-trainer.h"
+#include "onnx/hone-onnx-export.h"

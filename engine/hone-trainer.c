@@ -30,6 +30,7 @@
 #include "hone-safetensors.h"
 #include "hone-train-step.h"
 #include "hone-trainer.h"
+#include "onnx/hone-onnx-export.h"
 
 #define CHECKPOINT_FORMAT "hone-checkpoint-1"
 
@@ -2126,8 +2127,33 @@ run_epoch (HoneTrainer *t, gboolean *early, GError **error)
   return FLOW_CONTINUE;
 }
 
+/* final.onnx beside final.safetensors, for other tools.  A model that
+ * cannot be exported (an op without an ONNX writer, a full disk) is a
+ * warning naming the node or file: the run and its Hone files stand. */
+static void
+export_final_onnx (HoneTrainer *t)
+{
+  g_autofree char *path = g_build_filename (t->run_dir, "final.onnx", NULL);
+  HoneOnnxExportInfo info = {
+    .arch = t->arch->name,
+    .class_names = (const char *const *) t->class_names,
+    .n_classes = t->n_classes,
+    .channels = t->format.channels,
+    .height = t->format.height,
+    .width = t->format.width,
+    .mean = t->format.mean,
+    .std = t->format.std,
+  };
+  g_autoptr (GError) err = NULL;
+  if (hone_onnx_export_graph (t->graph, &info, path, &err))
+    emit_file (t, "onnx", path);
+  else
+    emit_message (t, HONE_EVENT_WARNING, path, "final.onnx was not written: %s", err->message);
+}
+
 /* The end of a completed or early-stopped run: the last checkpoint, the
- * best weights back if asked, final.safetensors and report.json. */
+ * best weights back if asked, final.safetensors, final.onnx and
+ * report.json. */
 static gboolean
 finish_run (HoneTrainer *t, HoneFinishReason reason, GError **error)
 {
@@ -2144,6 +2170,7 @@ finish_run (HoneTrainer *t, HoneFinishReason reason, GError **error)
   if (!hone_graph_save_safetensors (t->graph, t->final_path, md, error))
     return FALSE;
   emit_file (t, "final", t->final_path);
+  export_final_onnx (t);
 
   /* the final evaluation: the test split, else validation, else training */
   g_autoptr (HoneLoader) own = NULL;
