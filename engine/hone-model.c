@@ -16,6 +16,9 @@
 
 #include <json-glib/json-glib.h>
 
+#include "data/hone-augment.h"
+#include "data/hone-image.h"
+#include "data/hone-image-decode.h"
 #include "hone-arch.h"
 #include "hone-model.h"
 #include "hone-safetensors.h"
@@ -406,4 +409,23 @@ hone_model_save (const HoneModel *model, const char *path, GError **error)
   g_set_error (error, HONE_ERROR, HONE_ERROR_UNSUPPORTED,
                "%s: say which format to write by the file's ending, .safetensors or .onnx", path);
   return FALSE;
+}
+
+/* ---- one image --------------------------------------------------------------- */
+
+float *
+hone_model_read_image (const HoneModel *model, const char *path, GError **error)
+{
+  g_return_val_if_fail (model != NULL && path != NULL, NULL);
+  HoneImageInfo info;
+  g_autofree float *native = hone_image_decode_file (path, model->width, model->height, &info, error);
+  if (!native)
+    return NULL;
+  float *out = g_new (float, (gsize) model->channels * model->height * model->width);
+  hone_image_convert_resize (out, model->channels, model->height, model->width, native, info.channels,
+                             info.height, info.width);
+  for (int c = 0; c < model->channels; c++)
+    hone_image_normalize (out + (gsize) c * model->height * model->width, &model->mean[MIN (c, 3)],
+                          &model->std[MIN (c, 3)], 1, model->height, model->width);
+  return out;
 }

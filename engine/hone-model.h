@@ -73,6 +73,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HoneModel, hone_model_free)
  * failure). */
 gboolean   hone_model_save  (const HoneModel *model, const char *path, GError **error);
 
+/* Reads an image file (PNG, JPEG) as the model sees it: (channels, height,
+ * width) converted, resized and normalised as the training data pipeline
+ * does (channels beyond the fourth use the fourth's mean and std).  g_free;
+ * NULL with an error naming the file. */
+float     *hone_model_read_image (const HoneModel *model, const char *path, GError **error);
+
 /* The hone.* metadata of the model's files (string -> string, g_hash_table_unref):
  * hone.arch (built-in architectures only), hone.input "CxHxW", hone.mean and
  * hone.std (comma-separated, one per channel up to 4), hone.classes (a JSON

@@ -15,6 +15,8 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "data/hone-dataset.h"
+#include "data/hone-loader.h"
 #include "hone-arch.h"
 #include "hone-file-private.h"
 #include "hone-zoo.h"
@@ -549,6 +551,7 @@ hone_zoo_save (const HoneZoo *zoo, GError **error)
 {
   g_return_val_if_fail (zoo != NULL, FALSE);
   g_autoptr (GPtrArray) sorted = g_ptr_array_copy (zoo->entries, NULL, NULL);
+  g_ptr_array_set_free_func (sorted, NULL);   /* the copy would free zoo's entries */
   g_ptr_array_sort (sorted, compare_entries);
 
   g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -605,4 +608,57 @@ hone_zoo_save (const HoneZoo *zoo, GError **error)
       return FALSE;
     }
   return TRUE;
+}
+
+/* ---- measuring ------------------------------------------------------------- */
+
+HoneEvaluation *
+hone_zoo_evaluate (HoneModel *model, const char *split, GError **error)
+{
+  g_return_val_if_fail (model != NULL && split != NULL, NULL);
+  g_autoptr (HoneDataset) ds = hone_dataset_open (split, error);
+  if (!ds)
+    return NULL;
+  if (hone_dataset_n_classes (ds) > model->n_classes)
+    {
+      g_set_error (error, HONE_ERROR, HONE_ERROR_MISMATCH,
+                   "%s has %d classes but the model predicts %d", split,
+                   hone_dataset_n_classes (ds), model->n_classes);
+      return NULL;
+    }
+  int n = hone_dataset_n_samples (ds);
+  if (n == 0)
+    {
+      g_set_error (error, HONE_ERROR, HONE_ERROR_FORMAT, "%s holds no sample", split);
+      return NULL;
+    }
+  g_autofree int *indices = g_new (int, n);
+  for (int i = 0; i < n; i++)
+    indices[i] = i;
+  HoneLoaderConfig lc = { 0 };
+  lc.format.channels = model->channels;
+  lc.format.height = model->height;
+  lc.format.width = model->width;
+  memcpy (lc.format.mean, model->mean, sizeof lc.format.mean);
+  memcpy (lc.format.std, model->std, sizeof lc.format.std);
+  lc.sampling = HONE_SAMPLING_SEQUENTIAL;
+  lc.batch = HONE_ZOO_EVAL_BATCH;
+  lc.threads = 1;
+  lc.prefetch = 2;
+  if (!hone_graph_plan (model->graph, lc.batch, FALSE, error))
+    return NULL;
+  g_autoptr (HoneLoader) loader = hone_loader_new (ds, indices, n, &lc, error);
+  if (!loader)
+    return NULL;
+  return hone_evaluate (model->graph, loader, ds, &lc.format, 0, NULL, NULL, error);
+}
+
+int64_t
+hone_evaluation_correct (const HoneEvaluation *ev)
+{
+  g_return_val_if_fail (ev != NULL, 0);
+  int64_t correct = 0;
+  for (int c = 0; c < ev->n_classes; c++)
+    correct += ev->confusion[(gsize) c * ev->n_classes + c];
+  return correct;
 }

@@ -22,6 +22,8 @@
 #include <stdint.h>
 
 #include "hone-error.h"
+#include "hone-model.h"
+#include "hone-trainer.h"
 
 G_BEGIN_DECLS
 
@@ -92,5 +94,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HoneZooEntry, hone_zoo_entry_free)
  * Returns the file's path (g_free) and, when entry is not NULL, a copy of
  * the entry (hone_zoo_entry_free). */
 char              *hone_zoo_resolve     (const char *source, HoneZooEntry **entry, GError **error);
+
+/* How a zoo model's accuracy is measured, and re-measured by the tests:
+ * every sample of split (a data source, "fmnist-test:0-4") in order, in
+ * batches of HONE_ZOO_EVAL_BATCH, in the model's input format, inference
+ * mode.  The same build on the same machine gives the same count of
+ * correct predictions.  Plans model's graph for that batch. */
+#define HONE_ZOO_EVAL_BATCH 100
+HoneEvaluation    *hone_zoo_evaluate    (HoneModel *model, const char *split, GError **error);
+/* The correct predictions of an evaluation: its confusion matrix's diagonal. */
+int64_t            hone_evaluation_correct (const HoneEvaluation *ev);
 
 G_END_DECLS
