@@ -177,6 +177,13 @@ pretrain_run (int argc, char **argv, GError **error)
   g_autoptr (HoneModel) model = hone_model_load (final, NULL, error);
   if (!model)
     return HONE_CLI_EXIT_FAILED;
+  if (model->n_classes != (all ? 10 : 5))
+    {
+      g_set_error (error, HONE_CLI_USAGE_ERROR, 0,
+                   "the model in %s has %d classes but --classes %s means %d: give the classes it "
+                   "was trained on", run_dir, model->n_classes, all ? "all" : "0-4", all ? 10 : 5);
+      return HONE_CLI_EXIT_USAGE;
+    }
   g_autoptr (HoneEvaluation) ev = hone_zoo_evaluate (model, split, error);
   if (!ev)
     return HONE_CLI_EXIT_FAILED;

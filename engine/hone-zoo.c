@@ -293,6 +293,13 @@ hone_zoo_open (const char *dir, gboolean create, GError **error)
       return NULL;
     }
 
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, HONE_ERROR, HONE_ERROR_IO,
+                   "%s holds no zoo.json, so it is not a model zoo folder: point HONE_ZOO_DIR at "
+                   "one, or make one with hone-cli pretrain -o %s", d, d);
+      return NULL;
+    }
   /* bounded: a manifest is a few kB; refuse anything absurd before reading it */
   guint64 size = 0;
   int fd = hone_file_open_regular (path, path, &size, error);
