@@ -9,6 +9,7 @@
 #include "hone-error.h"
 #include "hone-graph.h"
 #include "hone-loss.h"
+#include "hone-model.h"
 #include "hone-ops.h"
 #include "hone-optim.h"
 #include "hone-parallel.h"
@@ -19,3 +20,4 @@
 #include "hone-tensor.h"
 #include "hone-train-step.h"
 #include "hone-trainer.h"
+#include "hone-zoo.h"
