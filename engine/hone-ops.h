@@ -41,6 +41,17 @@ extern const HoneOpClass hone_op_reshape;
 extern const HoneOpClass hone_op_transpose;
 extern const HoneOpClass hone_op_dropout;
 extern const HoneOpClass hone_op_softmax;
+extern const HoneOpClass hone_op_layer_norm;
+extern const HoneOpClass hone_op_reduce_mean;
+extern const HoneOpClass hone_op_reduce_sum;
+extern const HoneOpClass hone_op_erf;
+extern const HoneOpClass hone_op_sqrt;
+extern const HoneOpClass hone_op_tanh;
+extern const HoneOpClass hone_op_leaky_relu;
+extern const HoneOpClass hone_op_pow;
+extern const HoneOpClass hone_op_slice;
+extern const HoneOpClass hone_op_split;
+extern const HoneOpClass hone_op_pad;
 
 /* NULL-terminated list of every table, for lookups by name. */
 extern const HoneOpClass *const hone_op_classes[];
@@ -103,6 +114,15 @@ typedef struct
   int perm[HONE_MAX_RANK];  /* perm[0] must be 0: the batch stays first */
 } HoneTransposeAttrs;
 
+/* Pad modes (ONNX Pad's mode attribute; PyTorch's F.pad 'constant',
+ * 'reflect', 'replicate'). */
+typedef enum
+{
+  HONE_PAD_CONSTANT,
+  HONE_PAD_REFLECT,
+  HONE_PAD_EDGE,
+} HonePadMode;
+
 /* ---- builders ---------------------------------------------------------- */
 
 int hone_graph_conv            (HoneGraph *g, const char *name, int x, int w, int b,
@@ -139,5 +159,47 @@ int hone_graph_transpose       (HoneGraph *g, const char *name, int x, const int
 /* Inverted dropout: in training zeroes with probability p and scales by 1/(1-p). */
 int hone_graph_dropout         (HoneGraph *g, const char *name, int x, float p, GError **error);
 int hone_graph_softmax         (HoneGraph *g, const char *name, int x, int axis, GError **error);
+
+/* ---- ops the ONNX importer needs beyond the built-in architectures ---- */
+
+int hone_graph_erf             (HoneGraph *g, const char *name, int x, GError **error);
+int hone_graph_sqrt            (HoneGraph *g, const char *name, int x, GError **error);
+int hone_graph_tanh            (HoneGraph *g, const char *name, int x, GError **error);
+/* y = x for x >= 0, alpha x below (ONNX's default alpha is 0.01). */
+int hone_graph_leaky_relu      (HoneGraph *g, const char *name, int x, float alpha, GError **error);
+/* "Pow" with a constant scalar exponent (the importer checks that the
+ * exponent is a scalar constant). */
+int hone_graph_pow             (HoneGraph *g, const char *name, int x, float exponent, GError **error);
+/* axes count the batch dimension, negative from the end; the batch axis
+ * (0) cannot be reduced (an error naming the node); n_axes 0 reduces every
+ * axis but the batch.  keepdims keeps reduced axes as size 1. */
+int hone_graph_reduce_mean     (HoneGraph *g, const char *name, int x, const int *axes, int n_axes,
+                                gboolean keepdims, GError **error);
+int hone_graph_reduce_sum      (HoneGraph *g, const char *name, int x, const int *axes, int n_axes,
+                                gboolean keepdims, GError **error);
+/* ONNX-17 LayerNormalization: normalises over dimensions axis..rank-1
+ * (axis counts the batch, negative from the end, and must be >= 1); scale
+ * and bias (bias may be -1) have shape x.shape[axis:]; biased variance, eps
+ * inside the square root, as torch.nn.LayerNorm. */
+int hone_graph_layer_norm      (HoneGraph *g, const char *name, int x, int scale, int bias, int axis,
+                                float eps, GError **error);
+/* ONNX Slice with constant starts / ends / axes / steps (n entries each;
+ * steps may be NULL for all 1).  Axes count the batch and may not include
+ * it; ONNX's clamping rules apply, including INT64_MAX / INT64_MIN ends and
+ * negative steps.  A slice that keeps nothing is an error. */
+int hone_graph_slice           (HoneGraph *g, const char *name, int x, const int64_t *starts,
+                                const int64_t *ends, const int *axes, const int64_t *steps, int n,
+                                GError **error);
+/* ONNX Split along axis (not the batch) into n_out (1 to HONE_MAX_RANK)
+ * parts of the given sizes (NULL: equal parts, an error when they do not
+ * divide the axis).  Output ids go into out_ids; returns the first.  The
+ * outputs are named "NAME:0", "NAME:1", ... */
+int hone_graph_split           (HoneGraph *g, const char *name, int x, int axis, const int64_t *sizes,
+                                int n_out, int *out_ids, GError **error);
+/* ONNX Pad: pads[2 * rank] in ONNX order (every begin, then every end),
+ * rank counting the batch, whose pads must be 0; negative pads crop.
+ * value is used by HONE_PAD_CONSTANT only. */
+int hone_graph_pad             (HoneGraph *g, const char *name, int x, const int64_t *pads, int rank,
+                                HonePadMode mode, float value, GError **error);
 
 G_END_DECLS

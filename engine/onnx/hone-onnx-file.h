@@ -24,6 +24,12 @@ G_BEGIN_DECLS
 
 #define HONE_ONNX_MAX_DEPTH      64
 #define HONE_ONNX_MAX_FILE_SIZE  (G_GINT64_CONSTANT (4) << 30)   /* 4 GiB */
+/* Unpacking may allocate at most HONE_ONNX_ALLOC_SLACK bytes plus
+ * HONE_ONNX_ALLOC_PER_BYTE per byte of the file.  Honest files stay far
+ * below (a packed int64 of one-byte varints expands 8 times); files made
+ * of millions of empty messages do not. */
+#define HONE_ONNX_ALLOC_PER_BYTE 32
+#define HONE_ONNX_ALLOC_SLACK    ((gsize) 16 << 20)                    /* 16 MiB */
 
 typedef struct _HoneOnnxFile HoneOnnxFile;
 
@@ -40,6 +46,12 @@ const Onnx__ModelProto *hone_onnx_file_model (const HoneOnnxFile *file);
 const char             *hone_onnx_file_path  (const HoneOnnxFile *file);
 /* The opset of the default ("" or "ai.onnx") domain, 0 when absent. */
 int64_t                 hone_onnx_file_opset (const HoneOnnxFile *file);
+/* The file's name for messages (UTF-8, control characters replaced). */
+const char             *hone_onnx_file_display_name (const HoneOnnxFile *file);
+
+/* ONNX's name of a TensorProto.DataType ("FLOAT", "BFLOAT16"); NULL for a
+ * value ONNX does not define. */
+const char *hone_onnx_dtype_name (int32_t data_type);
 
 /* A tensor's full shape and its elements converted to float (FLOAT,
  * DOUBLE, FLOAT16, BFLOAT16, INT8..INT64, UINT8..UINT64, BOOL), from

@@ -75,6 +75,17 @@ const HoneOpClass *const hone_op_classes[] = {
   &hone_op_max_pool,
   &hone_op_avg_pool,
   &hone_op_global_avg_pool,
+  &hone_op_layer_norm,
+  &hone_op_reduce_mean,
+  &hone_op_reduce_sum,
+  &hone_op_erf,
+  &hone_op_sqrt,
+  &hone_op_tanh,
+  &hone_op_leaky_relu,
+  &hone_op_pow,
+  &hone_op_slice,
+  &hone_op_split,
+  &hone_op_pad,
   NULL,
 };
 

@@ -10,7 +10,8 @@ tolerances of the comparison.
 Two kinds of case:
   op    one node of engine/hone-ops.h: its inputs, parameters and buffers, the forward output "y",
         a random upstream gradient "dy", the gradients "grad/NAME" of every input and parameter, and
-        for BatchNorm in training the running statistics after the forward, "after/NAME".
+        for BatchNorm in training the running statistics after the forward, "after/NAME". An op
+        with several outputs (Split) has "y:0", "y:1", ... and "dy:0", "dy:1", ... instead.
   net   a small network in training mode under torch state_dict names (cnn-s, a ResNet BasicBlock
         with downsample, MobileNetV2 InvertedResidual blocks): the weights (also alone, as a
         state_dict file that Hone loads strictly by name), "input", "labels", "logits", the
@@ -127,7 +128,8 @@ def round_up(v):
 
 def run_op(values, fn, dy, dtype):
     """Runs fn on copies of the values in dtype: (output, {"grad/NAME": ...}, {"after/NAME": ...}),
-    and dy (None: a random one is drawn by the caller from the output's shape)."""
+    and dy (None: a random one is drawn by the caller from the output's shape). An fn that returns
+    a tuple (Split) has outputs "y:0", "y:1", ... with upstream gradients "dy:0", "dy:1", ..."""
     leaves = []
     args = []
     for vname, role, t in values:
@@ -137,9 +139,17 @@ def run_op(values, fn, dy, dtype):
             leaves.append((vname, t))
         args.append(t)
     y = fn(*args)
-    dy = dy(y.shape).to(dtype)
-    grads = torch.autograd.grad(y, [t for _, t in leaves], dy, allow_unused=True)
-    out = {"y": y.detach()}
+    if isinstance(y, (tuple, list)):
+        ys = list(y)
+        dys = [dy(yk.shape, k).to(dtype) for k, yk in enumerate(ys)]
+        out = {f"y:{k}": yk.detach() for k, yk in enumerate(ys)}
+        dy = {f"dy:{k}": d for k, d in enumerate(dys)}
+    else:
+        ys = [y]
+        dys = [dy(y.shape).to(dtype)]
+        out = {"y": y.detach()}
+        dy = dys[0]
+    grads = torch.autograd.grad(ys, [t for _, t in leaves], dys, allow_unused=True)
     for (vname, t), gr in zip(leaves, grads):
         out["grad/" + vname] = torch.zeros_like(t) if gr is None else gr.detach()
     for (vname, role, _), t in zip(values, args):
@@ -163,15 +173,19 @@ def op_case(fx, name, op, attrs, values, fn, training=True, rtol=RTOL, atol=ATOL
     g = generator("dy/" + name)
     drawn = {}
 
-    def draw(shape):
-        if "dy" not in drawn:
-            drawn["dy"] = normal(g, shape)
-        return drawn["dy"]
+    def draw(shape, k=None):
+        key = "dy" if k is None else f"dy:{k}"
+        if key not in drawn:
+            drawn[key] = normal(g, shape)
+        return drawn[key]
 
     out32, dy = run_op(values, fn, draw, torch.float32)
     out64, _ = run_op(values, fn, draw, torch.float64)
     tensors = {vname: t.detach().clone().float() for vname, _, t in values}
-    tensors["dy"] = dy
+    if isinstance(dy, dict):
+        tensors.update(dy)
+    else:
+        tensors["dy"] = dy
     tensors.update(out32)
     tolerances = {}
     for key, t32 in out32.items():
@@ -501,6 +515,142 @@ def shape_cases(fx):
             training=True)
 
 
+def onnx_import_op_cases(fx):
+    """The ops the ONNX importer needs beyond the built-in architectures (engine/hone-ops.h, the
+    block after Softmax), in ONNX's conventions: axes count the batch, pads are ONNX-ordered."""
+    def layer_norm(name, shape, axis, bias=True, eps=1e-5):
+        g = generator(name)
+        x = uniform(g, shape) * 2 + 0.5
+        norm = shape[axis:]
+        values = [("x", "input", x), ("scale", "param", uniform(g, norm, 0.5, 1.5))]
+        if bias:
+            values.append(("bias", "param", uniform(g, norm)))
+        op_case(fx, name, "LayerNormalization", {"axis": axis, "epsilon": eps}, values,
+                lambda x, w, b=None: F.layer_norm(x, norm, w, b, eps))
+
+    layer_norm("layernorm_last_bias", (2, 3, 5), -1)
+    layer_norm("layernorm_last_nobias", (3, 4, 6), 2, bias=False)
+    layer_norm("layernorm_axis1_chw", (2, 4, 3, 3), 1)
+    layer_norm("layernorm_axis2_nobias", (2, 3, 4, 5), 2, bias=False, eps=1e-3)
+    # ConvNeXt's LayerNorm2d: channels last, 6 x 6 x 2 = 72 rows of 96 channels, eps 1e-6.
+    layer_norm("layernorm_convnext_nhwc", (2, 6, 6, 96), -1, eps=1e-6)
+
+    def reduce(name, op, shape, axes, keepdims):
+        g = generator(name)
+        x = uniform(g, shape)
+        dims = axes if axes else list(range(1, len(shape)))
+        fn = torch.mean if op == "ReduceMean" else torch.sum
+        op_case(fx, name, op, {"axes": axes, "keepdims": int(keepdims)}, [("x", "input", x)],
+                lambda x: fn(x, dim=dims, keepdim=keepdims))
+
+    reduce("reducemean_last_keepdims", "ReduceMean", (2, 3, 4, 5), [-1], True)
+    reduce("reducemean_hw", "ReduceMean", (2, 3, 4, 5), [2, 3], False)
+    reduce("reducemean_hw_keepdims", "ReduceMean", (2, 6, 7, 7), [2, 3], True)
+    reduce("reducemean_channels_keepdims", "ReduceMean", (2, 3, 4, 5), [1], True)
+    reduce("reducemean_all", "ReduceMean", (2, 3, 4, 5), [], False)
+    reduce("reducesum_last", "ReduceSum", (2, 3, 4, 5), [-1], False)
+    reduce("reducesum_1_3_keepdims", "ReduceSum", (2, 3, 4, 5), [1, 3], True)
+
+    shape = (2, 3, 4, 5)
+
+    def unary(name, op, attrs, fn, lo, hi):
+        g = generator(name)
+        op_case(fx, name, op, attrs, [("x", "input", uniform(g, shape, lo, hi))], fn)
+
+    unary("erf", "Erf", {}, torch.erf, -3.0, 3.0)
+    unary("sqrt", "Sqrt", {}, torch.sqrt, 0.1, 4.0)
+    unary("tanh", "Tanh", {}, torch.tanh, -4.0, 4.0)
+    unary("leakyrelu_onnx_default", "LeakyRelu", {"alpha": 0.01},
+          lambda x: F.leaky_relu(x, 0.01), -3.0, 3.0)
+    unary("leakyrelu_0.2", "LeakyRelu", {"alpha": 0.2}, lambda x: F.leaky_relu(x, 0.2), -3.0, 3.0)
+    unary("pow_2", "Pow", {"exponent": 2.0}, lambda x: torch.pow(x, 2.0), -3.0, 3.0)
+    unary("pow_3", "Pow", {"exponent": 3.0}, lambda x: torch.pow(x, 3.0), -2.0, 2.0)
+    unary("pow_0.5", "Pow", {"exponent": 0.5}, lambda x: torch.pow(x, 0.5), 0.1, 4.0)
+    unary("pow_minus_1.5", "Pow", {"exponent": -1.5}, lambda x: torch.pow(x, -1.5), 0.5, 3.0)
+
+    def onnx_slice_indices(dim, start, end, step):
+        """The indices ONNX Slice keeps along one axis (its clamping rules)."""
+        if start < 0:
+            start += dim
+        if end < 0:
+            end += dim
+        if step > 0:
+            start, end = max(0, min(start, dim)), max(0, min(end, dim))
+        else:
+            start, end = max(0, min(start, dim - 1)), max(-1, min(end, dim - 1))
+        return list(range(start, end, step))
+
+    def slice_case(name, shape, starts, ends, axes, steps):
+        g = generator(name)
+        x = uniform(g, shape)
+
+        def fn(x):
+            for st, en, ax, sp in zip(starts, ends, axes, steps):
+                ax = ax % x.dim()
+                idx = onnx_slice_indices(x.shape[ax], st, en, sp)
+                x = x.index_select(ax, torch.tensor(idx, dtype=torch.long))
+            return x
+
+        op_case(fx, name, "Slice", {"starts": starts, "ends": ends, "axes": axes, "steps": steps},
+                [("x", "input", x)], fn)
+
+    int64_max, int64_min = 2 ** 63 - 1, -2 ** 63
+    slice_case("slice_channels", (2, 6, 4, 4), [1], [4], [1], [1])
+    slice_case("slice_hw_step2", (2, 3, 7, 8), [0, 1], [int64_max, int64_max], [2, 3], [2, 2])
+    slice_case("slice_reverse_last", (2, 3, 5), [-1], [int64_min], [-1], [-1])
+    slice_case("slice_negative_steps_clamped", (2, 4, 6, 5), [100, -2], [-100, 0], [-1, 2],
+               [-2, -1])
+    slice_case("slice_negative_start_end", (2, 8, 3), [-5], [-1], [1], [1])
+
+    def split_case(name, shape, axis, sizes, n_out):
+        g = generator(name)
+        x = uniform(g, shape)
+        parts = sizes if sizes else [shape[axis] // n_out] * n_out
+        attrs = {"axis": axis, "num_outputs": n_out}
+        if sizes:
+            attrs["split"] = sizes
+        op_case(fx, name, "Split", attrs, [("x", "input", x)],
+                lambda x: tuple(torch.split(x, parts, dim=axis)))
+
+    split_case("split_channels_equal", (2, 6, 3, 3), 1, None, 2)
+    split_case("split_channels_sizes", (2, 7, 2, 2), 1, [2, 4, 1], 3)
+    split_case("split_last_sizes", (2, 3, 5), -1, [1, 4], 2)
+
+    def pad_case(name, shape, pads, mode, value=0.0):
+        g = generator(name)
+        x = uniform(g, shape)
+        r = len(shape)
+
+        def fn(x):
+            # ONNX's reading of negative pads: pad by the positive ones, then crop the rest.
+            pos = []
+            for d in reversed(range(r)):
+                pos += [max(pads[d], 0), max(pads[r + d], 0)]
+            tmode = {"constant": "constant", "reflect": "reflect", "edge": "replicate"}[mode]
+            if mode == "constant":
+                y = F.pad(x, pos, mode="constant", value=value)
+            else:
+                # reflect / replicate pad the last two dimensions of a 4-D tensor
+                assert all(p == 0 for p in pos[4:]), name
+                y = F.pad(x, pos[:4], mode=tmode)
+            for d in range(r):
+                lo, hi = -min(pads[d], 0), -min(pads[r + d], 0)
+                y = y.narrow(d, lo, y.shape[d] - lo - hi)
+            return y
+
+        op_case(fx, name, "Pad", {"pads": pads, "mode": mode, "value": value},
+                [("x", "input", x)], fn)
+
+    pad_case("pad_constant_hw", (2, 3, 4, 5), [0, 0, 1, 2, 0, 0, 2, 1], "constant")
+    pad_case("pad_constant_value_channels", (2, 3, 4, 4), [0, 1, 0, 0, 0, 2, 1, 1], "constant",
+             0.5)
+    pad_case("pad_constant_crop", (2, 3, 6, 5), [0, 0, -1, 2, 0, -1, 1, -2], "constant")
+    pad_case("pad_reflect", (2, 3, 5, 6), [0, 0, 2, 1, 0, 0, 1, 3], "reflect")
+    pad_case("pad_reflect_crop", (2, 2, 5, 6), [0, 0, -1, 2, 0, 0, 2, -2], "reflect")
+    pad_case("pad_edge", (2, 3, 4, 5), [0, 0, 3, 1, 0, 0, 1, 2], "edge")
+    pad_case("pad_edge_crop", (2, 2, 6, 4), [0, 0, 2, -1, 0, 0, -2, 3], "edge")
+
+
 # ---- whole networks ------------------------------------------------------------------------------
 
 class Head(nn.Module):
@@ -722,6 +872,7 @@ def main():
     gemm_matmul_cases(fx)
     elementwise_cases(fx)
     shape_cases(fx)
+    onnx_import_op_cases(fx)
     net_cases(fx)
 
     doc = {

@@ -4,9 +4,10 @@
  * in safetensors files listed by a manifest (JSON); this program rebuilds
  * every case with Hone's builders, runs it, and compares:
  *
- *   /parity/op/CASE    one node of hone-ops.h: forward output, the input
- *                      and parameter gradients for a random upstream
- *                      gradient, BatchNorm's running statistics;
+ *   /parity/op/CASE    one node of hone-ops.h: forward output (every
+ *                      output of a Split), the input and parameter
+ *                      gradients for a random upstream gradient,
+ *                      BatchNorm's running statistics;
  *   /parity/net/CASE   a network in training mode under torch state_dict
  *                      names (cnn-s from hone-arch, ResNet and MobileNetV2
  *                      blocks built here from the op builders): logits,
@@ -288,9 +289,12 @@ attr_ints (JsonObject *a, const char *key, int64_t *out, int n, const int64_t *f
 /* ---- op cases ---------------------------------------------------------- */
 
 /* Adds the node of the case's op over value ids `ids` (in the manifest's
- * order); returns its output or -1 with error. */
+ * order); returns its (first) output or -1 with error.  An op with several
+ * outputs (Split) stores their ids in outs and their count in *n_outs, which
+ * are left alone otherwise. */
 static int
-build_op (HoneGraph *g, Case *c, const int *ids, int n_ids, GError **error)
+build_op (HoneGraph *g, Case *c, const int *ids, int n_ids, int *outs, int *n_outs,
+          GError **error)
 {
   const char *op = json_object_get_string_member (c->spec, "op");
   JsonObject *a = attrs_of (c);
@@ -398,6 +402,64 @@ build_op (HoneGraph *g, Case *c, const int *ids, int n_ids, GError **error)
     return hone_graph_softmax (g, name, ids[0], attr_int (a, "axis", -1), error);
   if (g_str_equal (op, "Dropout"))
     return hone_graph_dropout (g, name, ids[0], attr_double (a, "p", 0.5), error);
+  if (g_str_equal (op, "LayerNormalization"))
+    return hone_graph_layer_norm (g, name, ids[0], ids[1], n_ids > 2 ? ids[2] : -1,
+                                  attr_int (a, "axis", -1), attr_double (a, "epsilon", 1e-5),
+                                  error);
+  if (g_str_equal (op, "ReduceMean") || g_str_equal (op, "ReduceSum"))
+    {
+      int axes[HONE_MAX_RANK];
+      int n = attr_ints (a, "axes", v, -1, NULL, 0);
+      for (int i = 0; i < n; i++)
+        axes[i] = v[i];
+      gboolean keepdims = attr_int (a, "keepdims", 1) != 0;
+      if (g_str_equal (op, "ReduceMean"))
+        return hone_graph_reduce_mean (g, name, ids[0], axes, n, keepdims, error);
+      return hone_graph_reduce_sum (g, name, ids[0], axes, n, keepdims, error);
+    }
+  if (g_str_equal (op, "Erf"))
+    return hone_graph_erf (g, name, ids[0], error);
+  if (g_str_equal (op, "Sqrt"))
+    return hone_graph_sqrt (g, name, ids[0], error);
+  if (g_str_equal (op, "Tanh"))
+    return hone_graph_tanh (g, name, ids[0], error);
+  if (g_str_equal (op, "LeakyRelu"))
+    return hone_graph_leaky_relu (g, name, ids[0], attr_double (a, "alpha", 0.01), error);
+  if (g_str_equal (op, "Pow"))
+    return hone_graph_pow (g, name, ids[0], attr_double (a, "exponent", 1.0), error);
+  if (g_str_equal (op, "Slice"))
+    {
+      int64_t starts[HONE_MAX_RANK], ends[HONE_MAX_RANK], steps[HONE_MAX_RANK];
+      int axes[HONE_MAX_RANK];
+      int n = attr_ints (a, "starts", starts, -1, NULL, 0);
+      attr_ints (a, "ends", ends, n, NULL, 0);
+      attr_ints (a, "steps", steps, n, NULL, 0);
+      attr_ints (a, "axes", v, n, NULL, 0);
+      for (int i = 0; i < n; i++)
+        axes[i] = v[i];
+      return hone_graph_slice (g, name, ids[0], starts, ends, axes, steps, n, error);
+    }
+  if (g_str_equal (op, "Split"))
+    {
+      int64_t sizes[HONE_MAX_RANK];
+      int n = attr_int (a, "num_outputs", 1);
+      gboolean given = json_object_has_member (a, "split");
+      if (given)
+        attr_ints (a, "split", sizes, n, NULL, 0);
+      *n_outs = n;
+      return hone_graph_split (g, name, ids[0], attr_int (a, "axis", 0), given ? sizes : NULL, n,
+                               outs, error);
+    }
+  if (g_str_equal (op, "Pad"))
+    {
+      int64_t pads[2 * HONE_MAX_RANK];
+      int n = attr_ints (a, "pads", pads, -1, NULL, 0);
+      const char *mode = json_object_get_string_member_with_default (a, "mode", "constant");
+      HonePadMode m = g_str_equal (mode, "reflect") ? HONE_PAD_REFLECT
+                      : g_str_equal (mode, "edge") ? HONE_PAD_EDGE : HONE_PAD_CONSTANT;
+      return hone_graph_pad (g, name, ids[0], pads, n / 2, m, attr_double (a, "value", 0.0),
+                             error);
+    }
 
   g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID, "the parity test does not know op '%s'", op);
   return -1;
@@ -449,14 +511,18 @@ test_op (gconstpointer data)
       g_assert_no_error (error);
     }
 
-  int y = build_op (g, &c, ids, n, &error);
+  int outs[HONE_MAX_RANK], n_outs = 1;
+  int y = build_op (g, &c, ids, n, outs, &n_outs, &error);
   if (!hone_ok (&c, "building the node", y >= 0, error))
     {
       for (int i = 0; i < n; i++)
         g_free (init[i]);
       return;
     }
-  hone_graph_add_output (g, y);
+  if (n_outs == 1)
+    outs[0] = y;
+  for (int k = 0; k < n_outs; k++)
+    hone_graph_add_output (g, outs[k]);
   for (int i = 0; i < n; i++)
     if (hone_graph_value (g, ids[i])->kind == HONE_VALUE_INPUT)
       hone_graph_set_input_needs_grad (g, ids[i], TRUE);
@@ -476,13 +542,20 @@ test_op (gconstpointer data)
 
   if (!hone_ok (&c, "forward", hone_graph_forward (g, batch, training, &error), error))
     return;
-  HoneTensor out = hone_graph_tensor (g, y);
-  compare (&c, "y", out.data, &out.shape);
+  /* One output: "y" and "dy"; several: "y:K" and "dy:K". */
+  for (int k = 0; k < n_outs; k++)
+    {
+      g_autofree char *yname = n_outs == 1 ? g_strdup ("y") : g_strdup_printf ("y:%d", k);
+      g_autofree char *dyname = n_outs == 1 ? g_strdup ("dy") : g_strdup_printf ("dy:%d", k);
+      HoneTensor out = hone_graph_tensor (g, outs[k]);
+      compare (&c, yname, out.data, &out.shape);
 
-  HoneShape dy_shape;
-  g_autofree float *dy = fixture_f32 (&c, "dy", &dy_shape);
-  g_assert_true (hone_shape_equal (&dy_shape, &out.shape));
-  memcpy (hone_graph_grad (g, y), dy, (gsize) hone_shape_numel (&dy_shape) * sizeof (float));
+      HoneShape dy_shape;
+      g_autofree float *dy = fixture_f32 (&c, dyname, &dy_shape);
+      g_assert_nonnull (dy);
+      g_assert_true (hone_shape_equal (&dy_shape, &out.shape));
+      memcpy (hone_graph_grad (g, outs[k]), dy, (gsize) hone_shape_numel (&dy_shape) * sizeof (float));
+    }
   hone_graph_backward (g);
 
   for (int i = 0; i < n; i++)
