@@ -42,7 +42,7 @@ main (int argc, char **argv)
     {
       const char *name = hone_zoo_entry (zoo, i)->name;
       g_autofree char *path = g_strdup_printf ("/engine/zoo/accuracy/%s", name);
-      g_test_add_data_func (path, g_strdup (name), test_accuracy);
+      g_test_add_data_func_full (path, g_strdup (name), test_accuracy, g_free);
     }
   return g_test_run ();
 }
