@@ -19,6 +19,7 @@ extern const HoneCliCommand hone_cli_train;
 extern const HoneCliCommand hone_cli_eval;
 extern const HoneCliCommand hone_cli_pretrain;
 extern const HoneCliCommand hone_cli_zoo;
+extern const HoneCliCommand hone_cli_export;
 
 static const HoneCliCommand *const commands[] = {
   &hone_cli_info,
@@ -28,6 +29,7 @@ static const HoneCliCommand *const commands[] = {
   &hone_cli_eval,
   &hone_cli_pretrain,
   &hone_cli_zoo,
+  &hone_cli_export,
   NULL,
 };
 

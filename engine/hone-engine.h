@@ -7,6 +7,7 @@
 #include "data/hone-loader.h"
 #include "hone-arch.h"
 #include "hone-error.h"
+#include "hone-freeze.h"
 #include "hone-graph.h"
 #include "hone-loss.h"
 #include "hone-model.h"
@@ -21,3 +22,4 @@
 #include "hone-train-step.h"
 #include "hone-trainer.h"
 #include "hone-zoo.h"
+#include "onnx/hone-onnx-export.h"

@@ -105,7 +105,7 @@ build_arch (const char *arch, int classes, int channels, int height, int width,
   m->graph = g;
   m->format = g_strdup ("arch");
   m->arch = g_strdup (info->name);
-  m->description = g_strdup (info->description);
+  /* description stays NULL: the architecture's own is hone_arch_find's */
   m->channels = ao.channels;
   m->height = ao.height;
   m->width = ao.width;

@@ -22,6 +22,11 @@
  *                (batch-norm statistics, max-pool indices, dropout masks),
  *                for shapes at the planned maximum batch.  ctx->saved is NULL
  *                when the graph was planned without backward.
+ *   to_onnx      (optional) writes the node into an ONNX inference model
+ *                through the writer (onnx/hone-onnx-writer-private.h):
+ *                opset-13 nodes of the default domain, decomposed where
+ *                ONNX has no such op.  NULL: the exporter refuses a graph
+ *                that uses the op, naming the node.
  *
  * keep_inputs / keep_outputs tell the executor which values backward reads;
  * the others may be overwritten once forward is past them. */
@@ -30,6 +35,9 @@
 #include "hone-graph.h"
 
 G_BEGIN_DECLS
+
+/* The ONNX exporter's state, opaque to everything but to_onnx. */
+typedef struct _HoneOnnxWriter HoneOnnxWriter;
 
 typedef struct
 {
@@ -67,6 +75,7 @@ struct _HoneOpClass
   gsize    (*workspace_size) (const HoneNode *node, const HoneShape *in, const HoneShape *out, gboolean backward);
   gsize    (*saved_size)     (const HoneNode *node, const HoneShape *in, const HoneShape *out);
   void     (*free_attrs)     (gpointer attrs);   /* NULL: g_free */
+  gboolean (*to_onnx)        (const HoneNode *node, HoneOnnxWriter *writer, GError **error);
 };
 
 /* Sets error to "node 'NAME' (Op): MESSAGE" in HONE_ERROR_SHAPE. */

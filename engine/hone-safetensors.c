@@ -796,14 +796,18 @@ parse_file (HoneSafetensors *st, GError **error)
     {
       Entry *e = &g_array_index (entries, Entry, i);
       HoneSafetensorsTensor *t = &st->tensors[i];
-      int64_t numel = 1;
+      /* In 64 unsigned bits, as the reference's usize: checked above not to
+       * overflow there, while a partial product may pass int64 before a
+       * zero (2^32 x (2^32 - 1) x 0).  The total is at most 8 x the data's
+       * bytes. */
+      guint64 numel = 1;
       for (int k = 0; k < e->rank; k++)
-        numel *= e->dims[k];    /* checked above: numel * bits / 8 bytes are in the file */
+        numel *= (guint64) e->dims[k];
       t->name = g_steal_pointer (&e->name);
       t->dtype = e->dtype;
       t->rank = e->rank;
       t->dims = g_steal_pointer (&e->dims);
-      t->numel = numel;
+      t->numel = (int64_t) numel;
       t->data = data + e->begin;
       t->nbytes = e->end - e->begin;
       g_hash_table_insert (st->by_name, (char *) t->name, GINT_TO_POINTER (i + 1));

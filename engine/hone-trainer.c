@@ -25,10 +25,12 @@
 #include <glib/gstdio.h>
 
 #include "hone-arch.h"
+#include "hone-freeze.h"
 #include "hone-parallel.h"
 #include "hone-safetensors.h"
 #include "hone-train-step.h"
 #include "hone-trainer.h"
+#include "onnx/hone-onnx-export.h"
 
 #define CHECKPOINT_FORMAT "hone-checkpoint-1"
 
@@ -900,212 +902,20 @@ forward_issues (HoneTrainer *t, HoneLoader *loader)
     }
 }
 
-/* ---- matching parameters ------------------------------------------------ */
+/* ---- freezing ------------------------------------------------------------ */
 
-/* A parameter matches a prefix when its name starts with it, or its block
- * is the prefix or lies under it ("layer3" matches block "layer3.1"). */
-static gboolean
-param_matches (const HoneValue *v, const char *prefix)
-{
-  if (!prefix[0])
-    return FALSE;
-  if (g_str_has_prefix (v->name, prefix))
-    return TRUE;
-  gsize n = strlen (prefix);
-  return strncmp (v->block, prefix, n) == 0 && (v->block[n] == '\0' || v->block[n] == '.');
-}
-
-static gboolean
-is_head_param (const HoneValue *v, char **head)
-{
-  if (strcmp (v->block, "head") == 0)
-    return TRUE;
-  for (int i = 0; head && head[i]; i++)
-    if (strcmp (head[i], v->name) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-/* The blocks other than the head, in the order the nodes use them. */
-static GPtrArray *
-graph_blocks (HoneGraph *g)
-{
-  GPtrArray *blocks = g_ptr_array_new ();
-  for (int i = 0; i < hone_graph_n_nodes (g); i++)
-    {
-      const char *b = hone_graph_node (g, i)->block;
-      if (!b[0] || strcmp (b, "head") == 0)
-        continue;
-      gboolean seen = FALSE;
-      for (guint j = 0; j < blocks->len && !seen; j++)
-        seen = strcmp (blocks->pdata[j], b) == 0;
-      if (!seen)
-        g_ptr_array_add (blocks, (gpointer) b);
-    }
-  return blocks;
-}
-
-static int
-block_index (GPtrArray *blocks, const char *block)
-{
-  for (guint j = 0; j < blocks->len; j++)
-    if (strcmp (blocks->pdata[j], block) == 0)
-      return (int) j;
-  return 0;
-}
-
-static char *
-blocks_text (GPtrArray *blocks)
-{
-  GString *s = g_string_new (NULL);
-  for (guint j = 0; j < blocks->len; j++)
-    g_string_append_printf (s, "%s%s", j ? ", " : "", (const char *) blocks->pdata[j]);
-  return g_string_free (s, FALSE);
-}
-
-/* Makes every parameter matching one of prefixes trainable; returns how
- * many matched (trainable already or not). */
-static int
-set_trainable_matching (HoneGraph *g, char **head, const char *const *prefixes, gboolean trainable)
-{
-  int matched = 0;
-  for (int id = 0; id < hone_graph_n_values (g); id++)
-    {
-      const HoneValue *v = hone_graph_value (g, id);
-      if (v->kind != HONE_VALUE_PARAM)
-        continue;
-      gboolean match = FALSE;
-      for (int i = 0; prefixes[i] && !match; i++)
-        match = strcmp (prefixes[i], "all") == 0
-                || (strcmp (prefixes[i], "head") == 0 && is_head_param (v, head))
-                || param_matches (v, prefixes[i]);
-      if (match)
-        {
-          hone_graph_set_trainable (g, id, trainable);
-          matched++;
-        }
-    }
-  return matched;
-}
-
+/* The recipe's freezing and learning-rate multipliers, as hone-freeze.c
+ * applies them for the Layers page too, so that it shows what runs. */
 static gboolean
 apply_freezing (HoneTrainer *t, GError **error)
 {
-  const HoneRecipe *r = t->recipe;
-  HoneGraph *g = t->graph;
-  char **head = t->model->head_params;
-  g_autoptr (GPtrArray) blocks = graph_blocks (g);
-  int nb = (int) blocks->len;
-
-  if ((r->freeze_mode == HONE_FREEZE_LAST || r->freeze_mode == HONE_FREEZE_FIRST)
-      && (r->freeze_blocks < 0 || r->freeze_blocks > nb))
-    {
-      g_autofree char *names = blocks_text (blocks);
-      g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
-                   "freeze.blocks = %d is out of range: %s has %d blocks besides the head (%s)",
-                   r->freeze_blocks, t->model_name, nb, names);
-      return FALSE;
-    }
-
-  for (int id = 0; id < hone_graph_n_values (g); id++)
-    {
-      const HoneValue *v = hone_graph_value (g, id);
-      if (v->kind != HONE_VALUE_PARAM)
-        continue;
-      gboolean head_param = is_head_param (v, head);
-      int bi = block_index (blocks, v->block);
-      gboolean trainable = TRUE;
-      switch (r->freeze_mode)
-        {
-        case HONE_FREEZE_NONE:
-        case HONE_FREEZE_LIST:
-          trainable = TRUE;
-          break;
-        case HONE_FREEZE_HEAD:
-          trainable = head_param;
-          break;
-        case HONE_FREEZE_LAST:
-          trainable = head_param || bi >= nb - r->freeze_blocks;
-          break;
-        case HONE_FREEZE_FIRST:
-          trainable = head_param || bi >= r->freeze_blocks;
-          break;
-        }
-      hone_graph_set_trainable (g, id, trainable);
-    }
-
-  if (r->freeze_mode == HONE_FREEZE_LIST)
-    for (int i = 0; r->freeze_list && r->freeze_list[i]; i++)
-      {
-        const char *one[] = { r->freeze_list[i], NULL };
-        if (set_trainable_matching (g, head, one, FALSE) == 0)
-          {
-            g_autofree char *names = blocks_text (blocks);
-            g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
-                         "freeze.list: no parameter or block of %s matches '%s' (blocks: %s, head)",
-                         t->model_name, r->freeze_list[i], names);
-            return FALSE;
-          }
-      }
-  return TRUE;
+  return hone_recipe_apply_freezing (t->recipe, t->graph, t->model_name, error);
 }
 
-/* Discriminative learning rates: lr_decay^d for a block d blocks before the
- * head (the head 1), times the layers.lr_mult multipliers that match. */
 static gboolean
 apply_lr_mults (HoneTrainer *t, GError **error)
 {
-  const HoneRecipe *r = t->recipe;
-  HoneGraph *g = t->graph;
-  char **head = t->model->head_params;
-  g_autoptr (GPtrArray) blocks = graph_blocks (g);
-  int nb = (int) blocks->len;
-  double decay = r->lr_decay > 0.0 ? r->lr_decay : 1.0;
-
-  for (int id = 0; id < hone_graph_n_values (g); id++)
-    {
-      const HoneValue *v = hone_graph_value (g, id);
-      if (v->kind != HONE_VALUE_PARAM)
-        continue;
-      int dist = is_head_param (v, head) ? 0 : nb - block_index (blocks, v->block);
-      hone_graph_set_lr_mult (g, id, (float) pow (decay, dist));
-    }
-
-  for (int i = 0; r->lr_mults && r->lr_mults[i]; i++)
-    {
-      const char *entry = r->lr_mults[i];
-      const char *eq = strrchr (entry, '=');
-      char *end = NULL;
-      double mult = eq ? g_ascii_strtod (eq + 1, &end) : NAN;
-      if (!eq || eq == entry || !end || end == eq + 1 || *end || !isfinite (mult) || mult < 0.0)
-        {
-          g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
-                       "layers.lr_mult entry '%s' is not PREFIX=MULTIPLIER with a multiplier of 0 or "
-                       "more (for example layer4=0.5)", entry);
-          return FALSE;
-        }
-      g_autofree char *prefix = g_strndup (entry, (gsize) (eq - entry));
-      int matched = 0;
-      for (int id = 0; id < hone_graph_n_values (g); id++)
-        {
-          const HoneValue *v = hone_graph_value (g, id);
-          if (v->kind == HONE_VALUE_PARAM
-              && (param_matches (v, prefix) || (strcmp (prefix, "head") == 0 && is_head_param (v, head))))
-            {
-              hone_graph_set_lr_mult (g, id, v->lr_mult * (float) mult);
-              matched++;
-            }
-        }
-      if (!matched)
-        {
-          g_autofree char *names = blocks_text (blocks);
-          g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
-                       "layers.lr_mult: no parameter or block of %s matches '%s' (blocks: %s, head)",
-                       t->model_name, prefix, names);
-          return FALSE;
-        }
-    }
-  return TRUE;
+  return hone_recipe_apply_lr_mults (t->recipe, t->graph, t->model_name, error);
 }
 
 /* ---- data --------------------------------------------------------------- */
@@ -1858,14 +1668,13 @@ apply_commands (HoneTrainer *t, GError **error)
 
   if (!cmds)
     return TRUE;
-  char **head = t->model->head_params;
   for (guint i = 0; i < cmds->len; i++)
     {
       char **prefixes = cmds->pdata[i];
       for (int k = 0; prefixes[k]; k++)
         {
           const char *one[] = { prefixes[k], NULL };
-          if (set_trainable_matching (t->graph, head, one, TRUE) == 0)
+          if (hone_freeze_set_matching (t->graph, one, TRUE) == 0)
             emit_message (t, HONE_EVENT_WARNING, NULL,
                           "unfreeze: no parameter or block matches '%s'", prefixes[k]);
         }
@@ -2198,8 +2007,33 @@ run_epoch (HoneTrainer *t, gboolean *early, GError **error)
   return FLOW_CONTINUE;
 }
 
+/* final.onnx beside final.safetensors, for other tools.  A model that
+ * cannot be exported (an op without an ONNX writer, a full disk) is a
+ * warning naming the node or file: the run and its Hone files stand. */
+static void
+export_final_onnx (HoneTrainer *t)
+{
+  g_autofree char *path = g_build_filename (t->run_dir, "final.onnx", NULL);
+  HoneOnnxExportInfo info = {
+    .arch = t->model_name,
+    .class_names = (const char *const *) t->class_names,
+    .n_classes = t->n_classes,
+    .channels = t->format.channels,
+    .height = t->format.height,
+    .width = t->format.width,
+    .mean = t->format.mean,
+    .std = t->format.std,
+  };
+  g_autoptr (GError) err = NULL;
+  if (hone_onnx_export_graph (t->graph, &info, path, &err))
+    emit_file (t, "onnx", path);
+  else
+    emit_message (t, HONE_EVENT_WARNING, path, "final.onnx was not written: %s", err->message);
+}
+
 /* The end of a completed or early-stopped run: the last checkpoint, the
- * best weights back if asked, final.safetensors and report.json. */
+ * best weights back if asked, final.safetensors, final.onnx and
+ * report.json. */
 static gboolean
 finish_run (HoneTrainer *t, HoneFinishReason reason, GError **error)
 {
@@ -2216,6 +2050,7 @@ finish_run (HoneTrainer *t, HoneFinishReason reason, GError **error)
   if (!hone_graph_save_safetensors (t->graph, t->final_path, md, error))
     return FALSE;
   emit_file (t, "final", t->final_path);
+  export_final_onnx (t);
 
   /* the final evaluation: the test split, else validation, else training */
   g_autoptr (HoneLoader) own = NULL;

@@ -36,6 +36,8 @@
  *   best.safetensors         the model with the best stop.metric so far
  *   final.safetensors        the final weights and BatchNorm statistics under
  *                            the architecture's (torchvision's) names
+ *   final.onnx               the same model as ONNX (opset 13) for other tools;
+ *                            a model that cannot be exported is a warning
  *   report.json              the final evaluation (test split, else validation)
  *
  * A checkpoint holds the weights, BatchNorm buffers, optimizer moments and
@@ -238,7 +240,7 @@ typedef struct
   HoneEpochInfo epoch_info; /* EPOCH */
   HoneEvaluation *validation;     /* VALIDATION; owned by the event */
   char *path;               /* CHECKPOINT: the file; WARNING: the file concerned, or NULL */
-  char *what;               /* CHECKPOINT: "checkpoint", "best", "final" or "report" */
+  char *what;               /* CHECKPOINT: "checkpoint", "best", "final", "onnx" or "report" */
   char *message;            /* WARNING, ERROR, PAUSED, FINISHED: for a person */
   gboolean diverged;        /* PAUSED: a non-finite loss or gradient */
   double lr;                /* PAUSED: the learning rate that diverged */

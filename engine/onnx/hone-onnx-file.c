@@ -32,7 +32,7 @@
 #include <glib/gstdio.h>
 
 #include "hone-file-private.h"
-#include "hone-onnx-file.h"
+#include "hone-onnx-file-private.h"
 
 struct _HoneOnnxFile
 {
@@ -41,6 +41,7 @@ struct _HoneOnnxFile
   char *dir;                    /* folder for external data; NULL: refused */
   Onnx__ModelProto *model;
   int64_t opset;
+  guint64 need;                 /* the scan's estimate */
   /* The budget allocator; model was unpacked with it and is freed with it. */
   gsize budget, used;
   ProtobufCAllocator allocator;
@@ -221,10 +222,29 @@ type_fixed_size (ProtobufCType t)
     }
 }
 
+/* The wire type protobuf-c accepts for a field (a repeated scalar also in
+ * packed form, WIRE_LEN). */
+static int
+type_wire (ProtobufCType t)
+{
+  if (type_is_varint (t))
+    return WIRE_VARINT;
+  switch (type_fixed_size (t))
+    {
+    case 4:
+      return WIRE_32BIT;
+    case 8:
+      return WIRE_64BIT;
+    default:
+      return WIRE_LEN;
+    }
+}
+
 typedef struct
 {
   const ProtobufCMessageDescriptor *desc;
   const guint8 *end;
+  guint64 seen;         /* singular message fields met, by field index */
 } ScanFrame;
 
 /* Walks the wire data of a message of type desc without recursion.  Refuses
@@ -238,7 +258,7 @@ scan_wire (const guint8 *data, gsize size, const ProtobufCMessageDescriptor *des
   int depth = 0;
   const guint8 *p = data;
   guint64 total = desc->sizeof_message;
-  stack[0] = (ScanFrame) { desc, data + size };
+  stack[0] = (ScanFrame) { desc, data + size, 0 };
 
 #define ADD(n) (total = (total > G_MAXUINT64 - (guint64) (n)) ? G_MAXUINT64 : total + (guint64) (n))
 #define MALFORMED(what) \
@@ -267,6 +287,30 @@ scan_wire (const guint8 *data, gsize size, const ProtobufCMessageDescriptor *des
       const ProtobufCFieldDescriptor *fd =
         protobuf_c_message_descriptor_get_field (fr->desc, number);
       gboolean repeated = fd && fd->label == PROTOBUF_C_LABEL_REPEATED;
+      if (fd && wire != type_wire (fd->type) && !(repeated && wire == WIRE_LEN))
+        {
+          set_error (error, HONE_ERROR_FORMAT, file,
+                     "not a valid ONNX file: field '%s' of %s has the wrong wire type at byte %"
+                     G_GSIZE_FORMAT, fd->name, fr->desc->short_name, (gsize) (p - data));
+          return FALSE;
+        }
+      /* protobuf-c merges a singular message field met twice into the
+       * first, copying every repeated field each time: a file repeating one
+       * thousands of times would take quadratic time.  No writer does it. */
+      if (fd && !repeated && fd->type == PROTOBUF_C_TYPE_MESSAGE)
+        {
+          guint idx = (guint) (fd - fr->desc->fields);
+          guint64 bit = idx < 64 ? G_GUINT64_CONSTANT (1) << idx : 0;
+          if (fr->seen & bit)
+            {
+              set_error (error, HONE_ERROR_FORMAT, file,
+                         "not a valid ONNX file: %s holds its field '%s' twice (at byte %"
+                         G_GSIZE_FORMAT ")", fr->desc->short_name, fd->name,
+                         (gsize) (p - data));
+              return FALSE;
+            }
+          fr->seen |= bit;
+        }
       ADD (SCANNED_MEMBER_SIZE);
       if (fd == NULL)
         ADD (sizeof (ProtobufCMessageUnknownField));
@@ -309,7 +353,7 @@ scan_wire (const guint8 *data, gsize size, const ProtobufCMessageDescriptor *des
                   }
                 const ProtobufCMessageDescriptor *sub = fd->descriptor;
                 ADD (sub->sizeof_message);
-                stack[++depth] = (ScanFrame) { sub, sub_end };
+                stack[++depth] = (ScanFrame) { sub, sub_end, 0 };
                 continue;
               }
             if (fd && repeated && type_is_varint (fd->type))
@@ -375,8 +419,10 @@ file_new (const char *path, const char *display, const char *dir)
   return f;
 }
 
+/* budget: 0 for the one the size gives, else that and no refusal on the
+ * estimate (tests). */
 static gboolean
-file_unpack (HoneOnnxFile *f, const guint8 *data, gsize size, GError **error)
+file_unpack (HoneOnnxFile *f, const guint8 *data, gsize size, gsize budget, GError **error)
 {
   if (size == 0)
     {
@@ -394,10 +440,13 @@ file_unpack (HoneOnnxFile *f, const guint8 *data, gsize size, GError **error)
 
   f->budget = (size > (G_MAXSIZE - ALLOC_SLACK) / ALLOC_PER_BYTE)
               ? G_MAXSIZE : ALLOC_SLACK + ALLOC_PER_BYTE * size;
+  if (budget)
+    f->budget = budget;
   guint64 need = 0;
   if (!scan_wire (data, size, &onnx__model_proto__descriptor, f->display, &need, error))
     return FALSE;
-  if (need > f->budget)
+  f->need = need;
+  if (need > f->budget && !budget)
     {
       set_error (error, HONE_ERROR_FORMAT, f->display,
                  "the file is too large or malformed: unpacking its %" G_GSIZE_FORMAT
@@ -412,7 +461,8 @@ file_unpack (HoneOnnxFile *f, const guint8 *data, gsize size, GError **error)
     {
       set_error (error, HONE_ERROR_FORMAT, f->display,
                  "the file is too large or malformed: protobuf-c could not unpack it "
-                 "within %" G_GSIZE_FORMAT " MB of memory", f->budget >> 20);
+                 "(the data is invalid, or needs more than the %" G_GSIZE_FORMAT " MB of "
+                 "memory a file of this size may use)", f->budget >> 20);
       return FALSE;
     }
   if (f->model->graph == NULL)
@@ -444,12 +494,39 @@ hone_onnx_file_parse (const guint8 *data, gsize size, const char *name, const ch
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
   g_autofree char *display = tidy_text (name ? name : "(memory)", 512);
   HoneOnnxFile *f = file_new (name ? name : "(memory)", display, dir);
-  if (!file_unpack (f, data, size, error))
+  if (!file_unpack (f, data, size, 0, error))
     {
       hone_onnx_file_free (f);
       return NULL;
     }
   return f;
+}
+
+HoneOnnxFile *
+hone_onnx_file_parse_with_budget (const guint8 *data, gsize size, const char *name,
+                                  gsize budget, GError **error)
+{
+  g_return_val_if_fail (data != NULL || size == 0, NULL);
+  g_return_val_if_fail (budget > 0, NULL);
+  HoneOnnxFile *f = file_new (name, name, NULL);
+  if (!file_unpack (f, data, size, budget, error))
+    {
+      hone_onnx_file_free (f);
+      return NULL;
+    }
+  return f;
+}
+
+guint64
+hone_onnx_file_estimated_bytes (const HoneOnnxFile *file)
+{
+  return file->need;
+}
+
+gsize
+hone_onnx_file_allocated_bytes (const HoneOnnxFile *file)
+{
+  return file->used;
 }
 
 HoneOnnxFile *
@@ -490,7 +567,7 @@ hone_onnx_file_open (const char *path, GError **error)
   HoneOnnxFile *f = file_new (path, display, dir);
   const guint8 *bytes = map ? (const guint8 *) g_mapped_file_get_contents (map) : NULL;
   gsize len = map ? g_mapped_file_get_length (map) : 0;
-  gboolean ok = file_unpack (f, bytes, len, error);
+  gboolean ok = file_unpack (f, bytes, len, 0, error);
   if (map)
     g_mapped_file_unref (map);
   if (!ok)
@@ -737,6 +814,23 @@ dims_text (const Onnx__TensorProto *t)
   return g_string_free (s, FALSE);
 }
 
+/* TRUE when a component of path, split at '/' or '\\', is "..".  Bytes,
+ * not characters: the location need not be UTF-8. */
+static gboolean
+has_dotdot_component (const char *path)
+{
+  const char *start = path;
+  for (const char *p = path;; p++)
+    if (*p == '/' || *p == '\\' || *p == '\0')
+      {
+        if (p - start == 2 && start[0] == '.' && start[1] == '.')
+          return TRUE;
+        if (*p == '\0')
+          return FALSE;
+        start = p + 1;
+      }
+}
+
 /* Reads nbytes of external data for t into a new buffer. */
 static guint8 *
 read_external (const HoneOnnxFile *file, const Onnx__TensorProto *t, const char *tname,
@@ -783,15 +877,13 @@ read_external (const HoneOnnxFile *file, const Onnx__TensorProto *t, const char 
                  "a file in the model's folder", tname, loc);
       return NULL;
     }
-  g_auto (GStrv) parts = g_regex_split_simple ("[/\\\\]", location, 0, 0);
-  for (int i = 0; parts[i]; i++)
-    if (g_str_equal (parts[i], ".."))
-      {
-        set_error (error, HONE_ERROR_FORMAT, fname,
-                   "tensor '%s' keeps its data in '%s', which leaves the model's folder "
-                   "(\"..\"); external data must be a file in the model's folder", tname, loc);
-        return NULL;
-      }
+  if (has_dotdot_component (location))
+    {
+      set_error (error, HONE_ERROR_FORMAT, fname,
+                 "tensor '%s' keeps its data in '%s', which leaves the model's folder "
+                 "(\"..\"); external data must be a file in the model's folder", tname, loc);
+      return NULL;
+    }
 
   guint64 offset = 0, length = nbytes;
   if (offset_s && !g_ascii_string_to_unsigned (offset_s, 10, 0, G_MAXINT64, &offset, NULL))
@@ -939,8 +1031,13 @@ tensor_source (const HoneOnnxFile *file, const Onnx__TensorProto *t, HoneShape *
                    "tensor '%s' has a negative size (%s); the file is corrupt", tname, dims);
         return FALSE;
       }
+  /* Every partial product, not only the last, must stay countable (as in
+   * safetensors' reference and hone_shape_numel_checked): (2^62, 0) is as
+   * corrupt as (2^62, 4, 4).  Hone converts to 8-byte values at most, so
+   * the limit is G_MAXINT64 / 8 elements. */
   for (size_t i = 0; i < t->n_dims; i++)
-    if (__builtin_mul_overflow (numel, t->dims[i], &numel))
+    if (__builtin_mul_overflow (numel, t->dims[i], &numel) || numel > G_MAXINT64 / 8
+        || (t->dims[i] > G_MAXINT64 / 8))
       {
         set_error (error, HONE_ERROR_FORMAT, fname,
                    "tensor '%s' declares %s %s, more elements than can be counted; the file is "
@@ -948,8 +1045,7 @@ tensor_source (const HoneOnnxFile *file, const Onnx__TensorProto *t, HoneShape *
         return FALSE;
       }
   int64_t nbytes;
-  /* Hone converts to 8-byte values at most: keep that count in range too. */
-  if (__builtin_mul_overflow (numel, (int64_t) 8, &nbytes) || (guint64) nbytes > G_MAXSIZE)
+  if ((guint64) numel * 8 > G_MAXSIZE)
     {
       set_error (error, HONE_ERROR_FORMAT, fname,
                  "tensor '%s' declares %s %s, more than can be held in memory; the file is "

@@ -88,6 +88,7 @@ const HoneOpClass hone_op_add = {
   .forward = add_forward,
   .backward = add_backward,
   .flops = hone_op_flops_per_output,
+  .to_onnx = hone_op_to_onnx_same,
 };
 
 int

@@ -13,10 +13,13 @@
  * Not here: dilation (ONNX opset 19), divisor_override. */
 #include "config.h"
 
+#include <string.h>
+
 #include "hone-ops.h"
 #include "hone-parallel.h"
 #include "ops/hone-conv-private.h"
 #include "ops/hone-op-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 typedef struct
 {
@@ -146,6 +149,40 @@ avg_pool_backward (const HoneOpCtx *ctx)
   hone_parallel_for (planes, MAX (1, 4096 / (a.Ho * a.Wo)), avg_pool_backward_task, &a);
 }
 
+/* Padding that counts in the average is written as an explicit zero Pad
+ * before an unpadded AveragePool: the divisor is then the window clipped
+ * to the padded input, which is PyTorch's rule also with ceil_mode (ONNX's
+ * count_include_pad differs there), and readers that ignore
+ * count_include_pad (OpenCV 4.6) still compute it. */
+static gboolean
+avg_pool_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const HonePoolAttrs *a = node->attrs;
+  const char *x = hone_onnx_writer_input (w, node, 0);
+  const char *y = hone_onnx_writer_output (w, node, 0);
+  gboolean padded = a->pad[0] || a->pad[1] || a->pad[2] || a->pad[3];
+  int64_t pads[4] = { a->pad[0], a->pad[1], a->pad[2], a->pad[3] };
+  if (padded && a->count_include_pad)
+    {
+      g_autofree char *pad_name = g_strconcat (node->name, ".pad", NULL);
+      g_autofree char *pads_name = g_strconcat (node->name, ".pads", NULL);
+      /* (N, C, H, W): begin of every axis, then end */
+      const int64_t all[8] = { 0, 0, a->pad[0], a->pad[1], 0, 0, a->pad[2], a->pad[3] };
+      const char *in[2] = { x, hone_onnx_writer_add_int64 (w, pads_name, (const int64_t[]) { 8 }, 1, all) };
+      const char *out = hone_onnx_writer_fresh (w, pad_name);
+      hone_onnx_writer_add_node (w, "Pad", pad_name, in, 2, &out, 1);
+      x = out;
+      memset (pads, 0, sizeof pads);
+    }
+  Onnx__NodeProto *n = hone_onnx_writer_add_node (w, "AveragePool", node->name, &x, 1, &y, 1);
+  hone_onnx_node_set_ints (w, n, "kernel_shape", (const int64_t[]) { a->kernel[0], a->kernel[1] }, 2);
+  hone_onnx_node_set_ints (w, n, "strides", (const int64_t[]) { a->stride[0], a->stride[1] }, 2);
+  hone_onnx_node_set_ints (w, n, "pads", pads, 4);
+  if (a->ceil_mode)
+    hone_onnx_node_set_int (w, n, "ceil_mode", 1);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_avg_pool = {
   .name = "AveragePool",
   /* Backward needs only the shapes. */
@@ -153,6 +190,7 @@ const HoneOpClass hone_op_avg_pool = {
   .forward = avg_pool_forward,
   .backward = avg_pool_backward,
   .flops = avg_pool_flops,
+  .to_onnx = avg_pool_to_onnx,
 };
 
 int

@@ -32,6 +32,7 @@
 #include "hone-parallel.h"
 #include "ops/hone-conv-private.h"
 #include "ops/hone-op-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 static const HoneBatchNormAttrs bn_defaults = {
   .eps = 1e-5f,
@@ -369,6 +370,19 @@ bn_backward (const HoneOpCtx *ctx)
   hone_parallel_for (a.C, 1, bn_backward_task, &a);
 }
 
+/* Written in inference form: the running statistics are inputs 3 and 4.
+ * ONNX's momentum weighs the running value (running = running momentum +
+ * batch (1 - momentum)), the opposite of PyTorch's. */
+static gboolean
+bn_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const HoneBatchNormAttrs *a = node->attrs;
+  Onnx__NodeProto *n = hone_onnx_writer_add_simple (w, node, "BatchNormalization");
+  hone_onnx_node_set_float (w, n, "epsilon", a->eps);
+  hone_onnx_node_set_float (w, n, "momentum", 1.0f - a->momentum);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_batch_norm = {
   .name = "BatchNormalization",
   /* x for the scale gradient and the training-mode dx, scale for dx, the
@@ -380,6 +394,7 @@ const HoneOpClass hone_op_batch_norm = {
   .backward = bn_backward,
   .flops = bn_flops,
   .saved_size = bn_saved_size,
+  .to_onnx = bn_to_onnx,
 };
 
 int

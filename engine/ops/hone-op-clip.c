@@ -14,6 +14,7 @@
 
 #include "hone-ops.h"
 #include "ops/hone-op-unary-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 typedef struct
 {
@@ -69,6 +70,48 @@ clip_backward (const HoneOpCtx *ctx)
   hone_op_unary_backward (ctx, clip_backward_kernel, TRUE);
 }
 
+/* Opset 11 and later take min and max as inputs, which OpenCV 4.6's dnn
+ * module (Debian 12) refuses: it reads only the opset-6 form with
+ * attributes.  So with two finite bounds (ReLU6, the common case) Clip is
+ * written as min + (max - min) HardSigmoid(x) with alpha 1 / (max - min)
+ * and beta -min / (max - min), which every reader runs and which equals
+ * the clip up to rounding (relative 1e-7); otherwise as Clip with inputs,
+ * an omitted bound "" (ONNX Operators.md, Clip-13 and HardSigmoid-6). */
+static gboolean
+clip_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const ClipAttrs *a = node->attrs;
+  const char *x = hone_onnx_writer_input (w, node, 0);
+  const char *y = hone_onnx_writer_output (w, node, 0);
+  float range = a->max - a->min;
+  if (!isfinite (a->min) || !isfinite (a->max) || !(range > 0.0f) || !isfinite (range))
+    {
+      const char *in[3] = {
+        x,
+        isinf (a->min) && a->min < 0 ? "" : hone_onnx_writer_scalar (w, a->min),
+        isinf (a->max) && a->max > 0 ? "" : hone_onnx_writer_scalar (w, a->max),
+      };
+      hone_onnx_writer_add_node (w, "Clip", node->name, in, 3, &y, 1);
+      return TRUE;
+    }
+
+  g_autofree char *hs_name = g_strconcat (node->name, ".hardsigmoid", NULL);
+  g_autofree char *mul_name = g_strconcat (node->name, ".scale", NULL);
+  const char *hs = hone_onnx_writer_fresh (w, hs_name);
+  Onnx__NodeProto *n = hone_onnx_writer_add_node (w, "HardSigmoid", hs_name, &x, 1, &hs, 1);
+  hone_onnx_node_set_float (w, n, "alpha", 1.0f / range);
+  hone_onnx_node_set_float (w, n, "beta", -a->min / range);
+  const char *scaled = a->min == 0.0f ? y : hone_onnx_writer_fresh (w, mul_name);
+  const char *mul_in[2] = { hs, hone_onnx_writer_scalar (w, range) };
+  hone_onnx_writer_add_node (w, "Mul", a->min == 0.0f ? node->name : mul_name, mul_in, 2, &scaled, 1);
+  if (a->min != 0.0f)
+    {
+      const char *add_in[2] = { scaled, hone_onnx_writer_scalar (w, a->min) };
+      hone_onnx_writer_add_node (w, "Add", node->name, add_in, 2, &y, 1);
+    }
+  return TRUE;
+}
+
 const HoneOpClass hone_op_clip = {
   .name = "Clip",
   .keep_outputs = 1u << 0,
@@ -76,6 +119,7 @@ const HoneOpClass hone_op_clip = {
   .forward = clip_forward,
   .backward = clip_backward,
   .flops = hone_op_flops_per_output,
+  .to_onnx = clip_to_onnx,
 };
 
 int

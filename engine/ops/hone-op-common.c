@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hone-ops.h"
+#include "onnx/hone-onnx-writer-private.h"
 #include "ops/hone-op-private.h"
 
 gboolean
@@ -48,6 +49,13 @@ hone_op_copy_backward (const HoneOpCtx *ctx)
   int64_t n = hone_tensor_numel (&ctx->out[0]);
   for (int64_t i = 0; i < n; i++)
     dx[i] += dy[i];
+}
+
+gboolean
+hone_op_to_onnx_same (const HoneNode *node, HoneOnnxWriter *writer, GError **error)
+{
+  hone_onnx_writer_add_simple (writer, node, node->op->name);
+  return TRUE;
 }
 
 const HoneOpClass *const hone_op_classes[] = {

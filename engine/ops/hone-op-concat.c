@@ -12,6 +12,7 @@
 #include "hone-ops.h"
 #include "hone-parallel.h"
 #include "ops/hone-op-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 typedef struct
 {
@@ -152,12 +153,21 @@ concat_backward (const HoneOpCtx *ctx)
   concat_run (ctx, concat_backward_chunk);
 }
 
+static gboolean
+concat_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const ConcatAttrs *a = node->attrs;
+  hone_onnx_node_set_int (w, hone_onnx_writer_add_simple (w, node, "Concat"), "axis", a->axis);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_concat = {
   .name = "Concat",
   .infer_shape = concat_infer_shape,
   .forward = concat_forward,
   .backward = concat_backward,
   .flops = hone_op_flops_none,
+  .to_onnx = concat_to_onnx,
 };
 
 int

@@ -41,6 +41,7 @@
 #include "hone-parallel.h"
 #include "ops/hone-conv-private.h"
 #include "ops/hone-op-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 /* Upper bound on the im2col workspace of one chunk (columns plus
  * staging), in floats: 1 MB, about one core's L2, so that the columns are
@@ -1416,6 +1417,23 @@ conv_backward (const HoneOpCtx *ctx)
     }
 }
 
+/* ONNX Conv: pads are begin..., end... (top, left, bottom, right), as Hone
+ * keeps them; kernel_shape from the weight (M, C/group, kH, kW). */
+static gboolean
+conv_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const HoneConvAttrs *a = node->attrs;
+  const HoneValue *weight = hone_graph_value (hone_onnx_writer_graph (w), node->in[1]);
+  Onnx__NodeProto *n = hone_onnx_writer_add_simple (w, node, "Conv");
+  if (weight->kind != HONE_VALUE_ACTIVATION && weight->shape.rank == 4)
+    hone_onnx_node_set_ints (w, n, "kernel_shape", (const int64_t[]) { weight->shape.d[2], weight->shape.d[3] }, 2);
+  hone_onnx_node_set_ints (w, n, "strides", (const int64_t[]) { a->stride[0], a->stride[1] }, 2);
+  hone_onnx_node_set_ints (w, n, "pads", (const int64_t[]) { a->pad[0], a->pad[1], a->pad[2], a->pad[3] }, 4);
+  hone_onnx_node_set_ints (w, n, "dilations", (const int64_t[]) { a->dilation[0], a->dilation[1] }, 2);
+  hone_onnx_node_set_int (w, n, "group", a->group);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_conv = {
   .name = "Conv",
   /* x for dW, w for dX; the bias gradient needs neither. */
@@ -1426,6 +1444,7 @@ const HoneOpClass hone_op_conv = {
   .backward = conv_backward,
   .flops = conv_flops,
   .workspace_size = conv_workspace_size,
+  .to_onnx = conv_to_onnx,
 };
 
 int

@@ -115,6 +115,7 @@ const HoneOpClass hone_op_div = {
   .forward = div_forward,
   .backward = div_backward,
   .flops = hone_op_flops_per_output,
+  .to_onnx = hone_op_to_onnx_same,
 };
 
 int

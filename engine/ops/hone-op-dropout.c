@@ -16,6 +16,7 @@
 #include "hone-ops.h"
 #include "hone-parallel.h"
 #include "ops/hone-op-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 typedef struct
 {
@@ -123,6 +124,15 @@ dropout_backward (const HoneOpCtx *ctx)
     dx[i] += mask[i] ? dy[i] * scale : 0.0f;
 }
 
+/* An exported model is for inference, where Dropout is the identity: no
+ * node is written. */
+static gboolean
+dropout_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  hone_onnx_writer_pass_through (w, node);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_dropout = {
   .name = "Dropout",
   .infer_shape = dropout_infer_shape,
@@ -130,6 +140,7 @@ const HoneOpClass hone_op_dropout = {
   .backward = dropout_backward,
   .flops = hone_op_flops_per_output,
   .saved_size = dropout_saved_size,
+  .to_onnx = dropout_to_onnx,
 };
 
 int

@@ -49,6 +49,7 @@ const HoneOpClass hone_op_erf = {
   .forward = erf_forward,
   .backward = erf_backward,
   .flops = hone_op_flops_per_output,
+  .to_onnx = hone_op_to_onnx_same,
 };
 
 int

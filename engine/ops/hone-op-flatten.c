@@ -11,6 +11,7 @@
 
 #include "hone-ops.h"
 #include "ops/hone-op-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 typedef struct
 {
@@ -59,12 +60,21 @@ flatten_infer_shape (const HoneNode *node, const HoneShape *in, HoneShape *out, 
   return TRUE;
 }
 
+static gboolean
+flatten_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const FlattenAttrs *a = node->attrs;
+  hone_onnx_node_set_int (w, hone_onnx_writer_add_simple (w, node, "Flatten"), "axis", a->axis);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_flatten = {
   .name = "Flatten",
   .infer_shape = flatten_infer_shape,
   .forward = hone_op_copy_forward,
   .backward = hone_op_copy_backward,
   .flops = hone_op_flops_none,
+  .to_onnx = flatten_to_onnx,
 };
 
 int

@@ -14,6 +14,7 @@
 
 #include "hone-ops.h"
 #include "ops/hone-op-unary-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 typedef struct
 {
@@ -78,6 +79,48 @@ gelu_backward (const HoneOpCtx *ctx)
   hone_op_unary_backward (ctx, gelu_backward_kernel, FALSE);
 }
 
+/* Gelu is opset 20.  Exact: y = x (1 + erf(x / sqrt 2)) / 2, the nodes
+ * torch.onnx writes (Div, Erf, Add, Mul, Mul).  Tanh form:
+ * y = x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) / 2. */
+static const char *
+gelu_node (HoneOnnxWriter *w, const HoneNode *node, const char *op, const char *a, const char *b,
+           const char *out)
+{
+  g_autofree char *base = g_strdup_printf ("%s.%s", node->name, op);
+  if (!out)
+    out = hone_onnx_writer_fresh (w, base);
+  const char *in[2] = { a, b };
+  hone_onnx_writer_add_node (w, op, base, in, b ? 2 : 1, &out, 1);
+  return out;
+}
+
+static gboolean
+gelu_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const GeluAttrs *a = node->attrs;
+  const char *x = hone_onnx_writer_input (w, node, 0);
+  const char *y = hone_onnx_writer_output (w, node, 0);
+  const char *t;
+  if (a->tanh_approx)
+    {
+      const char *x2 = gelu_node (w, node, "Mul", x, x, NULL);
+      const char *x3 = gelu_node (w, node, "Mul", x2, x, NULL);
+      const char *k = gelu_node (w, node, "Mul", x3, hone_onnx_writer_scalar (w, GELU_KAPPA), NULL);
+      const char *inner = gelu_node (w, node, "Add", x, k, NULL);
+      const char *scaled = gelu_node (w, node, "Mul", inner, hone_onnx_writer_scalar (w, GELU_BETA), NULL);
+      t = gelu_node (w, node, "Tanh", scaled, NULL, NULL);
+    }
+  else
+    {
+      const char *d = gelu_node (w, node, "Div", x, hone_onnx_writer_scalar (w, (float) G_SQRT2), NULL);
+      t = gelu_node (w, node, "Erf", d, NULL, NULL);
+    }
+  const char *one = gelu_node (w, node, "Add", t, hone_onnx_writer_scalar (w, 1.0f), NULL);
+  const char *prod = gelu_node (w, node, "Mul", x, one, NULL);
+  gelu_node (w, node, "Mul", prod, hone_onnx_writer_scalar (w, 0.5f), y);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_gelu = {
   .name = "Gelu",
   .keep_inputs = 1u << 0,
@@ -85,6 +128,7 @@ const HoneOpClass hone_op_gelu = {
   .forward = gelu_forward,
   .backward = gelu_backward,
   .flops = hone_op_flops_per_output,
+  .to_onnx = gelu_to_onnx,
 };
 
 int

@@ -18,6 +18,7 @@
 
 #include "hone-ops.h"
 #include "ops/hone-op-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 static gboolean
 gemm_infer_shape (const HoneNode *node, const HoneShape *in, HoneShape *out, GError **error)
@@ -229,6 +230,18 @@ gemm_flops (const HoneNode *node, const HoneShape *in, const HoneShape *out)
   return 2.0 * nm * (double) in[0].d[1] + (node->n_in == 3 ? nm : 0.0);
 }
 
+static gboolean
+gemm_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const HoneGemmAttrs *a = node->attrs;
+  Onnx__NodeProto *n = hone_onnx_writer_add_simple (w, node, "Gemm");
+  hone_onnx_node_set_float (w, n, "alpha", a->alpha);
+  hone_onnx_node_set_float (w, n, "beta", a->beta);
+  hone_onnx_node_set_int (w, n, "transA", a->trans_a ? 1 : 0);
+  hone_onnx_node_set_int (w, n, "transB", a->trans_b ? 1 : 0);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_gemm = {
   .name = "Gemm",
   .keep_inputs = (1u << 0) | (1u << 1),
@@ -236,6 +249,7 @@ const HoneOpClass hone_op_gemm = {
   .forward = gemm_forward,
   .backward = gemm_backward,
   .flops = gemm_flops,
+  .to_onnx = gemm_to_onnx,
 };
 
 static gboolean

@@ -100,6 +100,7 @@ const HoneOpClass hone_op_global_avg_pool = {
   .forward = gap_forward,
   .backward = gap_backward,
   .flops = gap_flops,
+  .to_onnx = hone_op_to_onnx_same,
 };
 
 int

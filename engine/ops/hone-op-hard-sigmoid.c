@@ -11,6 +11,7 @@
 
 #include "hone-ops.h"
 #include "ops/hone-op-unary-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 typedef struct
 {
@@ -66,6 +67,16 @@ hard_sigmoid_backward (const HoneOpCtx *ctx)
   hone_op_unary_backward (ctx, hard_sigmoid_backward_kernel, TRUE);
 }
 
+static gboolean
+hard_sigmoid_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const HardSigmoidAttrs *a = node->attrs;
+  Onnx__NodeProto *n = hone_onnx_writer_add_simple (w, node, "HardSigmoid");
+  hone_onnx_node_set_float (w, n, "alpha", a->alpha);
+  hone_onnx_node_set_float (w, n, "beta", a->beta);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_hard_sigmoid = {
   .name = "HardSigmoid",
   .keep_outputs = 1u << 0,
@@ -73,6 +84,7 @@ const HoneOpClass hone_op_hard_sigmoid = {
   .forward = hard_sigmoid_forward,
   .backward = hard_sigmoid_backward,
   .flops = hone_op_flops_per_output,
+  .to_onnx = hard_sigmoid_to_onnx,
 };
 
 int

@@ -8,6 +8,7 @@
 
 #include "hone-ops.h"
 #include "ops/hone-op-unary-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 static void
 hard_swish_kernel (float *restrict y, const float *restrict x, int64_t n, gconstpointer attrs)
@@ -44,6 +45,23 @@ hard_swish_backward (const HoneOpCtx *ctx)
   hone_op_unary_backward (ctx, hard_swish_backward_kernel, FALSE);
 }
 
+/* HardSwish is opset 14: y = x HardSigmoid(x) with alpha 1/6, beta 0.5
+ * (x relu6(x + 3) / 6, PyTorch's Hardswish). */
+static gboolean
+hard_swish_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const char *x = hone_onnx_writer_input (w, node, 0);
+  g_autofree char *base = g_strconcat (node->name, ".hardsigmoid", NULL);
+  const char *s = hone_onnx_writer_fresh (w, base);
+  Onnx__NodeProto *n = hone_onnx_writer_add_node (w, "HardSigmoid", base, &x, 1, &s, 1);
+  hone_onnx_node_set_float (w, n, "alpha", 1.0f / 6.0f);
+  hone_onnx_node_set_float (w, n, "beta", 0.5f);
+  const char *in[2] = { x, s };
+  const char *y = hone_onnx_writer_output (w, node, 0);
+  hone_onnx_writer_add_node (w, "Mul", node->name, in, 2, &y, 1);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_hard_swish = {
   .name = "HardSwish",
   .keep_inputs = 1u << 0,
@@ -51,6 +69,7 @@ const HoneOpClass hone_op_hard_swish = {
   .forward = hard_swish_forward,
   .backward = hard_swish_backward,
   .flops = hone_op_flops_per_output,
+  .to_onnx = hard_swish_to_onnx,
 };
 
 int

@@ -36,6 +36,7 @@
 #include "hone-parallel.h"
 #include "ops/hone-conv-private.h"
 #include "ops/hone-op-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 typedef struct
 {
@@ -414,6 +415,60 @@ ln_backward (const HoneOpCtx *ctx)
     }
 }
 
+/* LayerNormalization is opset 17: written as the nodes torch.onnx writes
+ * for older opsets, with the biased variance and eps inside the root:
+ *   d = x - ReduceMean(x), y = d / Sqrt(ReduceMean(d d) + eps) scale + bias
+ * over axes axis..rank-1. */
+static const char *
+ln_node (HoneOnnxWriter *w, const HoneNode *node, const char *op, const char *a, const char *b,
+         const char *out)
+{
+  g_autofree char *base = g_strdup_printf ("%s.%s", node->name, op);
+  if (!out)
+    out = hone_onnx_writer_fresh (w, base);
+  const char *in[2] = { a, b };
+  hone_onnx_writer_add_node (w, op, base, in, b ? 2 : 1, &out, 1);
+  return out;
+}
+
+static const char *
+ln_mean (HoneOnnxWriter *w, const HoneNode *node, const char *x, const int64_t *axes, int n)
+{
+  g_autofree char *base = g_strdup_printf ("%s.ReduceMean", node->name);
+  const char *out = hone_onnx_writer_fresh (w, base);
+  Onnx__NodeProto *r = hone_onnx_writer_add_node (w, "ReduceMean", base, &x, 1, &out, 1);
+  hone_onnx_node_set_ints (w, r, "axes", axes, n);
+  hone_onnx_node_set_int (w, r, "keepdims", 1);
+  return out;
+}
+
+static gboolean
+ln_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const LayerNormAttrs *a = node->attrs;
+  int rank = hone_onnx_writer_input_rank (w, node, 0);
+  int axis = a->axis < 0 ? a->axis + rank : a->axis;
+  int64_t axes[HONE_MAX_RANK];
+  int n = 0;
+  for (int d = axis; d < rank; d++)
+    axes[n++] = d;
+  const char *x = hone_onnx_writer_input (w, node, 0);
+  const char *y = hone_onnx_writer_output (w, node, 0);
+  gboolean bias = node->n_in > 2;
+  const char *mean = ln_mean (w, node, x, axes, n);
+  const char *d = ln_node (w, node, "Sub", x, mean, NULL);
+  const char *d2 = ln_node (w, node, "Mul", d, d, NULL);
+  const char *var = ln_mean (w, node, d2, axes, n);
+  const char *ve = ln_node (w, node, "Add", var, hone_onnx_writer_scalar (w, a->eps), NULL);
+  const char *sd = ln_node (w, node, "Sqrt", ve, NULL, NULL);
+  const char *norm = ln_node (w, node, "Div", d, sd, NULL);
+  const char *scaled = ln_node (w, node, "Mul", norm, hone_onnx_writer_input (w, node, 1),
+                                bias ? NULL : y);
+  if (bias)
+    ln_node (w, node, "Add", scaled, hone_onnx_writer_input (w, node, 2), y);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_layer_norm = {
   .name = "LayerNormalization",
   .keep_inputs = (1u << 0) | (1u << 1),     /* x and scale */
@@ -424,6 +479,7 @@ const HoneOpClass hone_op_layer_norm = {
   .flops = ln_flops,
   .workspace_size = ln_workspace_size,
   .saved_size = ln_saved_size,
+  .to_onnx = ln_to_onnx,
 };
 
 int

@@ -11,6 +11,7 @@
 #include "hone-ops.h"
 #include "ops/hone-conv-private.h"
 #include "ops/hone-op-unary-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 typedef struct
 {
@@ -73,6 +74,14 @@ leaky_relu_backward (const HoneOpCtx *ctx)
   hone_op_unary_backward (ctx, leaky_relu_backward_kernel, FALSE);
 }
 
+static gboolean
+leaky_relu_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const LeakyReluAttrs *a = node->attrs;
+  hone_onnx_node_set_float (w, hone_onnx_writer_add_simple (w, node, "LeakyRelu"), "alpha", a->alpha);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_leaky_relu = {
   .name = "LeakyRelu",
   .keep_inputs = 1u << 0,
@@ -80,6 +89,7 @@ const HoneOpClass hone_op_leaky_relu = {
   .forward = leaky_relu_forward,
   .backward = leaky_relu_backward,
   .flops = hone_op_flops_per_output,
+  .to_onnx = leaky_relu_to_onnx,
 };
 
 int

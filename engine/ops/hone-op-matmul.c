@@ -226,6 +226,7 @@ const HoneOpClass hone_op_matmul = {
   .forward = matmul_forward,
   .backward = matmul_backward,
   .flops = matmul_flops,
+  .to_onnx = hone_op_to_onnx_same,
 };
 
 static gboolean

@@ -19,6 +19,15 @@
 #include "hone-parallel.h"
 #include "ops/hone-conv-private.h"
 #include "ops/hone-op-private.h"
+#include "onnx/hone-onnx-writer-private.h"
+
+/* Picks 4 lanes of the 8 in (a, b): GCC's builtin, or clang's (the fuzz
+ * build, -Dfuzz=true, compiles the engine with clang). */
+#if defined (__clang__)
+#define HONE_SHUFFLE2(a, b, i, j, k, l) __builtin_shufflevector (a, b, i, j, k, l)
+#else
+#define HONE_SHUFFLE2(a, b, i, j, k, l) __builtin_shuffle (a, b, (HoneI4) { i, j, k, l })
+#endif
 
 typedef struct
 {
@@ -116,10 +125,10 @@ max_pool_2x2_task (int64_t begin, int64_t end, gpointer data)
               HoneF4 a0 = hone_f4_load (r0 + 2 * ow), a1 = hone_f4_load (r0 + 2 * ow + 4);
               HoneF4 b0 = hone_f4_load (r1 + 2 * ow), b1 = hone_f4_load (r1 + 2 * ow + 4);
               HoneF4 v[4] = {
-                __builtin_shuffle (a0, a1, (HoneI4) { 0, 2, 4, 6 }),
-                __builtin_shuffle (a0, a1, (HoneI4) { 1, 3, 5, 7 }),
-                __builtin_shuffle (b0, b1, (HoneI4) { 0, 2, 4, 6 }),
-                __builtin_shuffle (b0, b1, (HoneI4) { 1, 3, 5, 7 }),
+                HONE_SHUFFLE2 (a0, a1, 0, 2, 4, 6),
+                HONE_SHUFFLE2 (a0, a1, 1, 3, 5, 7),
+                HONE_SHUFFLE2 (b0, b1, 0, 2, 4, 6),
+                HONE_SHUFFLE2 (b0, b1, 1, 3, 5, 7),
               };
               gint32 i0 = (gint32) (2 * oh * W + 2 * ow);
               HoneI4 tap[4] = { { 0, 2, 4, 6 }, { 1, 3, 5, 7 } };
@@ -313,6 +322,23 @@ max_pool_backward (const HoneOpCtx *ctx)
   hone_parallel_for (planes, MAX (1, 8192 / (a.Ho * a.Wo)), max_pool_backward_task, &a);
 }
 
+/* Default attributes (dilations 1, ceil_mode 0) are left out: older
+ * readers such as OpenCV's do not all know them. */
+static gboolean
+max_pool_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const HonePoolAttrs *a = node->attrs;
+  Onnx__NodeProto *n = hone_onnx_writer_add_simple (w, node, "MaxPool");
+  hone_onnx_node_set_ints (w, n, "kernel_shape", (const int64_t[]) { a->kernel[0], a->kernel[1] }, 2);
+  hone_onnx_node_set_ints (w, n, "strides", (const int64_t[]) { a->stride[0], a->stride[1] }, 2);
+  hone_onnx_node_set_ints (w, n, "pads", (const int64_t[]) { a->pad[0], a->pad[1], a->pad[2], a->pad[3] }, 4);
+  if (a->dilation[0] > 1 || a->dilation[1] > 1)
+    hone_onnx_node_set_ints (w, n, "dilations", (const int64_t[]) { a->dilation[0], a->dilation[1] }, 2);
+  if (a->ceil_mode)
+    hone_onnx_node_set_int (w, n, "ceil_mode", 1);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_max_pool = {
   .name = "MaxPool",
   /* Backward reads only the saved indices. */
@@ -322,6 +348,7 @@ const HoneOpClass hone_op_max_pool = {
   .backward = max_pool_backward,
   .flops = max_pool_flops,
   .saved_size = max_pool_saved_size,
+  .to_onnx = max_pool_to_onnx,
 };
 
 int

@@ -95,6 +95,7 @@ const HoneOpClass hone_op_mul = {
   .forward = mul_forward,
   .backward = mul_backward,
   .flops = hone_op_flops_per_output,
+  .to_onnx = hone_op_to_onnx_same,
 };
 
 int

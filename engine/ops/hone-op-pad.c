@@ -26,6 +26,7 @@
 #include "hone-parallel.h"
 #include "ops/hone-conv-private.h"
 #include "ops/hone-op-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 typedef struct
 {
@@ -276,12 +277,38 @@ pad_flops (const HoneNode *node, const HoneShape *in, const HoneShape *out)
   return 0.0;
 }
 
+/* Opset 11 and later take pads (every begin, then every end) and the
+ * constant as inputs. */
+static gboolean
+pad_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const PadAttrs *a = node->attrs;
+  int64_t pads[2 * HONE_MAX_RANK];
+  for (int i = 0; i < a->rank; i++)
+    {
+      pads[i] = a->begin[i];
+      pads[a->rank + i] = a->end[i];
+    }
+  g_autofree char *base = g_strconcat (node->name, ".pads", NULL);
+  const char *in[3] = {
+    hone_onnx_writer_input (w, node, 0),
+    hone_onnx_writer_add_int64 (w, base, (const int64_t[]) { 2 * a->rank }, 1, pads),
+    a->mode == HONE_PAD_CONSTANT ? hone_onnx_writer_scalar (w, a->value) : NULL,
+  };
+  const char *out = hone_onnx_writer_output (w, node, 0);
+  Onnx__NodeProto *n = hone_onnx_writer_add_node (w, "Pad", node->name, in, in[2] ? 3 : 2, &out, 1);
+  hone_onnx_node_set_string (w, n, "mode", a->mode == HONE_PAD_REFLECT ? "reflect"
+                                           : a->mode == HONE_PAD_EDGE ? "edge" : "constant");
+  return TRUE;
+}
+
 const HoneOpClass hone_op_pad = {
   .name = "Pad",
   .infer_shape = pad_infer_shape,
   .forward = pad_forward,
   .backward = pad_backward,
   .flops = pad_flops,
+  .to_onnx = pad_to_onnx,
 };
 
 int

@@ -15,6 +15,7 @@
 #include "hone-ops.h"
 #include "ops/hone-conv-private.h"
 #include "ops/hone-op-unary-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 typedef struct
 {
@@ -99,6 +100,17 @@ pow_backward (const HoneOpCtx *ctx)
   hone_op_unary_backward (ctx, pow_backward_kernel, FALSE);
 }
 
+/* The exponent becomes a scalar initializer (Pow's second input). */
+static gboolean
+pow_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const PowAttrs *a = node->attrs;
+  const char *in[2] = { hone_onnx_writer_input (w, node, 0), hone_onnx_writer_scalar (w, a->p) };
+  const char *out = hone_onnx_writer_output (w, node, 0);
+  hone_onnx_writer_add_node (w, "Pow", node->name, in, 2, &out, 1);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_pow = {
   .name = "Pow",
   .keep_inputs = 1u << 0,
@@ -106,6 +118,7 @@ const HoneOpClass hone_op_pow = {
   .forward = pow_forward,
   .backward = pow_backward,
   .flops = hone_op_flops_per_output,
+  .to_onnx = pow_to_onnx,
 };
 
 int

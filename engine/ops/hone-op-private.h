@@ -20,6 +20,10 @@ double   hone_op_flops_none (const HoneNode *node, const HoneShape *in, const Ho
 void     hone_op_copy_forward  (const HoneOpCtx *ctx);
 void     hone_op_copy_backward (const HoneOpCtx *ctx);
 
+/* to_onnx of ops with no attributes whose ONNX op type is their class
+ * name (Relu, Add, MatMul...): one node, the same inputs and outputs. */
+gboolean hone_op_to_onnx_same (const HoneNode *node, HoneOnnxWriter *writer, GError **error);
+
 /* Duplicates an attribute struct for a builder: g_memdup2 (attrs, size). */
 #define hone_op_attrs_dup(attrs) ((gpointer) g_memdup2 ((attrs), sizeof *(attrs)))
 

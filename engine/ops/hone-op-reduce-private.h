@@ -29,6 +29,10 @@ void     hone_op_reduce_backward    (const HoneOpCtx *ctx);
 /* flops: one per input element. */
 double   hone_op_reduce_flops       (const HoneNode *node, const HoneShape *in, const HoneShape *out);
 
+/* to_onnx of both: ReduceMean-13 takes axes as an attribute, ReduceSum-13
+ * as an input; "every axis but the batch" is written as explicit axes. */
+gboolean hone_op_reduce_to_onnx     (const HoneNode *node, HoneOnnxWriter *writer, GError **error);
+
 /* Adds a node of `op` (ReduceMean or ReduceSum) to g. */
 int      hone_op_reduce_add         (HoneGraph *g, const HoneOpClass *op, gboolean mean,
                                      const char *name, int x, const int *axes, int n_axes,

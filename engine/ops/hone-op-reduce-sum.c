@@ -14,6 +14,7 @@ const HoneOpClass hone_op_reduce_sum = {
   .forward = hone_op_reduce_forward,
   .backward = hone_op_reduce_backward,
   .flops = hone_op_reduce_flops,
+  .to_onnx = hone_op_reduce_to_onnx,
 };
 
 int

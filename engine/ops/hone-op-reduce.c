@@ -20,6 +20,7 @@
 #include "hone-parallel.h"
 #include "ops/hone-conv-private.h"
 #include "ops/hone-op-reduce-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 #define REDUCE_MIN_ELEMS 16384
 
@@ -247,6 +248,36 @@ hone_op_reduce_add (HoneGraph *g, const HoneOpClass *op, gboolean mean, const ch
   for (int k = 0; k < MIN (n_axes, HONE_MAX_RANK); k++)
     a->axes[k] = axes[k];
   return hone_graph_add_node (g, op, a, name, &x, 1, 1, NULL, error);
+}
+
+gboolean
+hone_op_reduce_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const HoneReduceAttrs *a = node->attrs;
+  int64_t axes[HONE_MAX_RANK];
+  int n = 0;
+  if (a->n_axes == 0)
+    for (int d = 1; d < hone_onnx_writer_input_rank (w, node, 0); d++)
+      axes[n++] = d;
+  else
+    for (; n < a->n_axes; n++)
+      axes[n] = a->axes[n];
+  const char *in[2] = { hone_onnx_writer_input (w, node, 0) };
+  const char *out = hone_onnx_writer_output (w, node, 0);
+  Onnx__NodeProto *r;
+  if (a->mean)
+    {
+      r = hone_onnx_writer_add_node (w, "ReduceMean", node->name, in, 1, &out, 1);
+      hone_onnx_node_set_ints (w, r, "axes", axes, n);
+    }
+  else
+    {
+      g_autofree char *base = g_strconcat (node->name, ".axes", NULL);
+      in[1] = hone_onnx_writer_add_int64 (w, base, (const int64_t[]) { n }, 1, axes);
+      r = hone_onnx_writer_add_node (w, "ReduceSum", node->name, in, 2, &out, 1);
+    }
+  hone_onnx_node_set_int (w, r, "keepdims", a->keepdims ? 1 : 0);
+  return TRUE;
 }
 
 double

@@ -85,6 +85,7 @@ const HoneOpClass hone_op_relu = {
   .forward = relu_forward,
   .backward = relu_backward,
   .flops = hone_op_flops_per_output,
+  .to_onnx = hone_op_to_onnx_same,
 };
 
 int

@@ -13,6 +13,7 @@
 
 #include "hone-ops.h"
 #include "ops/hone-op-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 static char *
 target_to_string (const HoneReshapeAttrs *attrs)
@@ -126,12 +127,29 @@ reshape_infer_shape (const HoneNode *node, const HoneShape *in, HoneShape *out, 
   return TRUE;
 }
 
+/* The target shape becomes an int64 initializer "NAME.shape"; its batch
+ * entry is 0 or -1, so the file keeps the symbolic batch. */
+static gboolean
+reshape_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const HoneReshapeAttrs *a = node->attrs;
+  g_autofree char *base = g_strconcat (node->name, ".shape", NULL);
+  const char *in[2] = {
+    hone_onnx_writer_input (w, node, 0),
+    hone_onnx_writer_add_int64 (w, base, (const int64_t[]) { a->rank }, 1, a->shape),
+  };
+  const char *out = hone_onnx_writer_output (w, node, 0);
+  hone_onnx_writer_add_node (w, "Reshape", node->name, in, 2, &out, 1);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_reshape = {
   .name = "Reshape",
   .infer_shape = reshape_infer_shape,
   .forward = hone_op_copy_forward,
   .backward = hone_op_copy_backward,
   .flops = hone_op_flops_none,
+  .to_onnx = reshape_to_onnx,
 };
 
 int

@@ -9,6 +9,7 @@
 
 #include "hone-ops.h"
 #include "ops/hone-op-unary-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 static inline float
 stable_sigmoid (float x)
@@ -49,6 +50,20 @@ silu_backward (const HoneOpCtx *ctx)
   hone_op_unary_backward (ctx, silu_backward_kernel, FALSE);
 }
 
+/* ONNX has no SiLU: y = x Sigmoid(x), as torch.onnx writes it. */
+static gboolean
+silu_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const char *x = hone_onnx_writer_input (w, node, 0);
+  g_autofree char *base = g_strconcat (node->name, ".sigmoid", NULL);
+  const char *s = hone_onnx_writer_fresh (w, base);
+  hone_onnx_writer_add_node (w, "Sigmoid", base, &x, 1, &s, 1);
+  const char *in[2] = { x, s };
+  const char *y = hone_onnx_writer_output (w, node, 0);
+  hone_onnx_writer_add_node (w, "Mul", node->name, in, 2, &y, 1);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_silu = {
   .name = "SiLU",
   .keep_inputs = 1u << 0,
@@ -56,6 +71,7 @@ const HoneOpClass hone_op_silu = {
   .forward = silu_forward,
   .backward = silu_backward,
   .flops = hone_op_flops_per_output,
+  .to_onnx = silu_to_onnx,
 };
 
 int

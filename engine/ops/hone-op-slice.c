@@ -24,6 +24,7 @@
 #include "hone-parallel.h"
 #include "ops/hone-conv-private.h"
 #include "ops/hone-op-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 typedef struct
 {
@@ -229,12 +230,35 @@ slice_backward (const HoneOpCtx *ctx)
   hone_parallel_for (rows, MAX (1, SLICE_MIN_ELEMS / job.inner), slice_backward_task, &job);
 }
 
+/* Opset 10 and later take starts, ends, axes and steps as inputs. */
+static gboolean
+slice_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const SliceAttrs *a = node->attrs;
+  int64_t axes[HONE_MAX_RANK];
+  for (int k = 0; k < a->n; k++)
+    axes[k] = a->axes[k];
+  const int64_t dims[1] = { a->n };
+  const char *fields[4] = { "starts", "ends", "axes", "steps" };
+  const int64_t *values[4] = { a->starts, a->ends, axes, a->steps };
+  const char *in[5] = { hone_onnx_writer_input (w, node, 0) };
+  for (int k = 0; k < 4; k++)
+    {
+      g_autofree char *base = g_strdup_printf ("%s.%s", node->name, fields[k]);
+      in[k + 1] = hone_onnx_writer_add_int64 (w, base, dims, 1, values[k]);
+    }
+  const char *out = hone_onnx_writer_output (w, node, 0);
+  hone_onnx_writer_add_node (w, "Slice", node->name, in, 5, &out, 1);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_slice = {
   .name = "Slice",
   .infer_shape = slice_infer_shape,
   .forward = slice_forward,
   .backward = slice_backward,
   .flops = hone_op_flops_none,
+  .to_onnx = slice_to_onnx,
 };
 
 int

@@ -13,6 +13,7 @@
 #include "hone-ops.h"
 #include "hone-parallel.h"
 #include "ops/hone-op-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 typedef struct
 {
@@ -217,6 +218,15 @@ softmax_flops (const HoneNode *node, const HoneShape *in, const HoneShape *out)
   return 5.0 * (double) hone_shape_numel (&out[0]);
 }
 
+/* Opset 13's Softmax normalises along one axis, as Hone's does. */
+static gboolean
+softmax_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const SoftmaxAttrs *a = node->attrs;
+  hone_onnx_node_set_int (w, hone_onnx_writer_add_simple (w, node, "Softmax"), "axis", a->axis);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_softmax = {
   .name = "Softmax",
   .keep_outputs = 1u << 0,
@@ -224,6 +234,7 @@ const HoneOpClass hone_op_softmax = {
   .forward = softmax_forward,
   .backward = softmax_backward,
   .flops = softmax_flops,
+  .to_onnx = softmax_to_onnx,
 };
 
 int

@@ -21,6 +21,7 @@
 #include "hone-parallel.h"
 #include "ops/hone-conv-private.h"
 #include "ops/hone-op-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 typedef struct
 {
@@ -179,12 +180,33 @@ split_backward (const HoneOpCtx *ctx)
                      &job);
 }
 
+/* Opset 13 takes the part sizes as an input; equal parts omit it. */
+static gboolean
+split_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const SplitAttrs *a = node->attrs;
+  const char *in[2] = { hone_onnx_writer_input (w, node, 0) };
+  if (!a->equal)
+    {
+      g_autofree char *base = g_strconcat (node->name, ".split", NULL);
+      in[1] = hone_onnx_writer_add_int64 (w, base, (const int64_t[]) { node->n_out }, 1, a->sizes);
+    }
+  const char *out[HONE_MAX_RANK];
+  for (int k = 0; k < node->n_out; k++)
+    out[k] = hone_onnx_writer_output (w, node, k);
+  Onnx__NodeProto *n = hone_onnx_writer_add_node (w, "Split", node->name, in, a->equal ? 1 : 2,
+                                                  out, node->n_out);
+  hone_onnx_node_set_int (w, n, "axis", a->axis);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_split = {
   .name = "Split",
   .infer_shape = split_infer_shape,
   .forward = split_forward,
   .backward = split_backward,
   .flops = hone_op_flops_none,
+  .to_onnx = split_to_onnx,
 };
 
 int

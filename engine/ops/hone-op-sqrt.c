@@ -55,6 +55,7 @@ const HoneOpClass hone_op_sqrt = {
   .forward = sqrt_forward,
   .backward = sqrt_backward,
   .flops = hone_op_flops_per_output,
+  .to_onnx = hone_op_to_onnx_same,
 };
 
 int

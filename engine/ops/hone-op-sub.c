@@ -67,6 +67,7 @@ const HoneOpClass hone_op_sub = {
   .forward = sub_forward,
   .backward = sub_backward,
   .flops = hone_op_flops_per_output,
+  .to_onnx = hone_op_to_onnx_same,
 };
 
 int

@@ -14,6 +14,7 @@
 #include "hone-ops.h"
 #include "hone-parallel.h"
 #include "ops/hone-op-private.h"
+#include "onnx/hone-onnx-writer-private.h"
 
 static gboolean
 transpose_infer_shape (const HoneNode *node, const HoneShape *in, HoneShape *out, GError **error)
@@ -176,12 +177,24 @@ transpose_backward (const HoneOpCtx *ctx)
   hone_parallel_for (job.n_rows, MAX (1, 16384 / len), transpose_backward_chunk, &job);
 }
 
+static gboolean
+transpose_to_onnx (const HoneNode *node, HoneOnnxWriter *w, GError **error)
+{
+  const HoneTransposeAttrs *a = node->attrs;
+  int64_t perm[HONE_MAX_RANK];
+  for (int i = 0; i < a->rank; i++)
+    perm[i] = a->perm[i];
+  hone_onnx_node_set_ints (w, hone_onnx_writer_add_simple (w, node, "Transpose"), "perm", perm, a->rank);
+  return TRUE;
+}
+
 const HoneOpClass hone_op_transpose = {
   .name = "Transpose",
   .infer_shape = transpose_infer_shape,
   .forward = transpose_forward,
   .backward = transpose_backward,
   .flops = hone_op_flops_none,
+  .to_onnx = transpose_to_onnx,
 };
 
 int

@@ -42,7 +42,7 @@ def case(fn):
 
 def test_help():
     p = run("--help")
-    for cmd in ("info", "predict", "bench", "train", "eval", "zoo", "pretrain"):
+    for cmd in ("info", "predict", "bench", "train", "eval", "zoo", "pretrain", "export"):
         assert cmd in p.stdout, f"--help does not list {cmd}"
         q = run(cmd, "--help")
         assert "--json" in q.stdout and "Usage" in q.stdout, f"{cmd} --help: {q.stdout}"
@@ -344,9 +344,9 @@ def test_train_eval_resume():
         kinds = {e["event"] for e in events}
         assert {"step", "epoch", "validation", "checkpoint"} <= kinds, kinds
         for f in ("recipe.hone", "metrics.jsonl", "checkpoint.safetensors", "best.safetensors",
-                  "final.safetensors", "report.json"):
+                  "final.safetensors", "final.onnx", "report.json"):
             assert os.path.isfile(os.path.join(out, f)), f
-        assert not os.path.exists(os.path.join(out, "final.onnx"))
+        assert any(e["event"] == "checkpoint" and e.get("what") == "onnx" for e in events), kinds
         with open(os.path.join(out, "metrics.jsonl")) as f:
             logged = json_lines(f.read())
         assert len(logged) >= len(events)
@@ -377,6 +377,40 @@ def test_train_eval_resume():
         # a folder that holds a run is not overwritten
         p = run("train", *QUICK, "--out", out, expect=1)
         assert "already holds a run" in p.stderr, p.stderr
+
+
+def test_export():
+    p = run("export", "-o", "x.onnx", expect=2)
+    assert "missing --model" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    p = run("export", "--arch", "cnn-s", expect=2)
+    assert "missing -o" in p.stderr, p.stderr
+    p = run("export", "--arch", "cnn-s", "-o", "x.pt", expect=2)
+    assert "x.pt" in p.stderr and ".onnx" in p.stderr, p.stderr
+    p = run("export", "--arch", "cnn-s", "--model", "m.safetensors", "-o", "x.onnx", expect=2)
+    assert "not both" in p.stderr, p.stderr
+    with tempfile.TemporaryDirectory() as d:
+        st = os.path.join(d, "m.safetensors")
+        p = run("export", "--arch", "cnn-s", "--classes", "3", "-o", st, "--json")
+        e = json.loads(p.stdout)
+        assert e["format"] == "safetensors" and e["classes"] == 3 and e["input"] == "1x28x28", e
+        onnx = os.path.join(d, "m.onnx")
+        p = run("export", "--model", st, "-o", onnx, "--json")
+        e = json.loads(p.stdout)
+        assert e["format"] == "onnx" and e["opset"] == 13 and e["arch"] == "cnn-s", e
+        assert e["bytes"] == os.path.getsize(onnx) and e["params"] > 100000, e
+        p = run("export", "--model", st, "-o", onnx)
+        assert "ONNX" in p.stdout and onnx in p.stdout and "MB" in p.stdout, p.stdout
+        # a folder that does not exist: one line naming the file, nothing written
+        bad = os.path.join(d, "no-such-dir", "m.onnx")
+        p = run("export", "--model", st, "-o", bad, expect=1)
+        assert bad in p.stderr and p.stderr.count("\n") == 1, p.stderr
+        # a file that is not a model
+        junk = os.path.join(d, "junk.safetensors")
+        with open(junk, "w") as f:
+            f.write("not a model")
+        p = run("export", "--model", junk, "-o", os.path.join(d, "again.onnx"), expect=1)
+        assert junk in p.stderr and p.stderr.count("\n") == 1, p.stderr
+        assert not os.path.exists(os.path.join(d, "again.onnx"))
 
 
 def test_train_sigint():
@@ -410,6 +444,7 @@ case(test_usage_errors)
 case(test_info_json)
 case(test_bench_json)
 case(test_predict_bad_files)
+case(test_export)
 if not WITH_TORCH:
     case(test_zoo_list)
     case(test_info_model)

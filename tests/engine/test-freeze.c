@@ -5,6 +5,7 @@
  * mid-run takes effect at the next step. */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "hone-test-util.h"
@@ -172,11 +173,87 @@ test_unfreeze_mid_run (Fixture *f, gconstpointer data)
   g_assert_true (layer3_backward);
 }
 
+/* The recipe's freezing as the trainer and the Layers page apply it: the
+ * presets, a list, LR multipliers and progressive unfreezing, and the plan
+ * leaves the graph as it was. */
+static void
+test_recipe_plan (void)
+{
+  g_autoptr (GError) error = NULL;
+  HoneArchOptions opts = { .classes = 5, .channels = 3, .height = 32, .width = 32, .seed = 3 };
+  g_autoptr (HoneGraph) g = hone_arch_build ("resnet18", &opts, &error);
+  g_assert_no_error (error);
+  g_autoptr (HoneRecipe) r = hone_recipe_new ();
+  int n = hone_graph_n_values (g);
+  g_autofree HoneFreezePlan *plan = g_new (HoneFreezePlan, n);
+  int fc_w = hone_graph_find (g, "fc.weight");
+  int l4 = hone_graph_find (g, "layer4.1.conv2.weight");
+  int l3 = hone_graph_find (g, "layer3.0.conv1.weight");
+  int stem = hone_graph_find (g, "conv1.weight");
+
+  g_autoptr (GPtrArray) blocks = hone_graph_blocks (g);
+  g_assert_cmpuint (blocks->len, ==, 9);
+  g_assert_cmpstr (blocks->pdata[0], ==, "stem");
+  g_assert_cmpstr (blocks->pdata[8], ==, "layer4.1");
+
+  g_assert_true (hone_recipe_set (r, "freeze.mode=head", &error));
+  g_assert_true (hone_recipe_set (r, "train.epochs=6", &error));
+  g_assert_true (hone_recipe_set (r, "layers.unfreeze=2:layer4,4:layer3", &error));
+  g_assert_true (hone_recipe_plan_freezing (r, g, "resnet18", plan, &error));
+  g_assert_no_error (error);
+  g_assert_true (plan[fc_w].trainable);
+  g_assert_false (plan[l4].trainable);
+  g_assert_cmpint (plan[l4].unfreeze_epoch, ==, 2);
+  g_assert_cmpint (plan[l3].unfreeze_epoch, ==, 4);
+  g_assert_cmpint (plan[stem].unfreeze_epoch, ==, 0);
+  /* the graph itself is untouched */
+  g_assert_true (hone_graph_value (g, l4)->trainable);
+  g_assert_cmpint (hone_graph_n_trainable_params (g), ==, hone_graph_n_params (g));
+
+  g_assert_true (hone_recipe_set (r, "freeze.mode=list", &error));
+  g_assert_true (hone_recipe_set (r, "freeze.list=stem,layer1", &error));
+  g_assert_true (hone_recipe_set (r, "layers.lr_decay=0.5", &error));
+  g_assert_true (hone_recipe_set (r, "layers.lr_mult=layer4.1=4", &error));
+  g_assert_true (hone_recipe_plan_freezing (r, g, "resnet18", plan, &error));
+  g_assert_false (plan[stem].trainable);
+  g_assert_false (plan[hone_graph_find (g, "layer1.1.bn2.weight")].trainable);
+  g_assert_true (plan[hone_graph_find (g, "layer2.0.conv1.weight")].trainable);
+  g_assert_cmpfloat (plan[fc_w].lr_mult, ==, 1.0f);
+  g_assert_cmpfloat (plan[l4].lr_mult, ==, 0.5f * 4.0f);
+  g_assert_cmpfloat (plan[stem].lr_mult, ==, (float) pow (0.5, 9));
+
+  /* apply: the same as the plan */
+  g_assert_true (hone_recipe_apply_freezing (r, g, "resnet18", &error));
+  g_assert_true (hone_recipe_apply_lr_mults (r, g, "resnet18", &error));
+  for (int id = 0; id < n; id++)
+    if (hone_graph_value (g, id)->kind == HONE_VALUE_PARAM)
+      {
+        g_assert_cmpint (hone_graph_value (g, id)->trainable, ==, plan[id].trainable);
+        g_assert_cmpfloat (hone_graph_value (g, id)->lr_mult, ==, plan[id].lr_mult);
+      }
+
+  /* errors name the setting */
+  g_assert_true (hone_recipe_set (r, "freeze.list=nothing", &error));
+  int64_t before = hone_graph_n_trainable_params (g);
+  g_assert_false (hone_recipe_apply_freezing (r, g, "resnet18", &error));
+  g_assert_cmpint (hone_graph_n_trainable_params (g), ==, before);   /* left as it was */
+  g_clear_error (&error);
+  g_assert_false (hone_recipe_plan_freezing (r, g, "resnet18", plan, &error));
+  g_assert_error (error, HONE_ERROR, HONE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "freeze.list"));
+  g_clear_error (&error);
+  g_assert_true (hone_recipe_set (r, "freeze.mode=last", &error));
+  g_assert_true (hone_recipe_set (r, "freeze.blocks=10", &error));
+  g_assert_false (hone_recipe_apply_freezing (r, g, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "freeze.blocks"));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   hone_set_num_threads (1);
+  g_test_add_func ("/engine/freeze/recipe-plan", test_recipe_plan);
   g_test_add ("/engine/freeze/no-backward-in-frozen-prefix", Fixture, NULL,
               fixture_set_up, test_frozen_prefix_no_backward, fixture_tear_down);
   g_test_add ("/engine/freeze/bit-identical", Fixture, NULL,

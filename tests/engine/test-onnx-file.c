@@ -15,7 +15,7 @@
 
 #include <glib/gstdio.h>
 
-#include "hone-onnx-file.h"
+#include "hone-onnx-file-private.h"
 #include "hone-test-util.h"
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -673,11 +673,20 @@ test_bad_tensors (void)
   t = tensor_new ("over8", ONNX__TENSOR_PROTO__DATA_TYPE__UINT8, 2,
                   (int64_t[]) { G_GINT64_CONSTANT (1) << 31, G_GINT64_CONSTANT (1) << 31 });
   tensor_set_raw (t, w, 16);
-  assert_tensor_fails (t, NULL, HONE_ERROR_FORMAT, "more than can be held in memory");
+  assert_tensor_fails (t, NULL, HONE_ERROR_FORMAT, "more elements than can be counted");
   tensor_free (t);
-  /* a zero among huge dims is an empty tensor */
+  /* a dimension past counting makes the tensor corrupt even beside a zero
+   * (as safetensors' reference has it) */
+  t = tensor_new ("zero-huge", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2,
+                  (int64_t[]) { G_GINT64_CONSTANT (1) << 62, 0 });
+  assert_tensor_fails (t, NULL, HONE_ERROR_FORMAT, "more elements than can be counted");
+  t->dims[0] = 0;
+  t->dims[1] = G_MAXINT64;
+  assert_tensor_fails (t, NULL, HONE_ERROR_FORMAT, "more elements than can be counted");
+  tensor_free (t);
+  /* a zero among large dims is an empty tensor */
   t = tensor_new ("zero", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 3,
-                  (int64_t[]) { G_MAXINT64, 0, G_MAXINT64 });
+                  (int64_t[]) { 1 << 30, 0, G_GINT64_CONSTANT (1) << 40 });
   g_autofree float *f = NULL;
   read_back (t, &f, NULL, NULL);
   g_assert_nonnull (f);
@@ -805,6 +814,71 @@ test_budget (void)
   tensor_free (t);
 }
 
+/* The scan's estimate bounds what protobuf-c allocates, and the allocator
+ * alone stops unpacking when the budget runs out. */
+static void
+check_estimate (GBytes *bytes)
+{
+  g_autoptr (GError) error = NULL;
+  gsize n;
+  const guint8 *data = g_bytes_get_data (bytes, &n);
+  g_autoptr (HoneOnnxFile) f = hone_onnx_file_parse (data, n, "model.onnx", NULL, &error);
+  g_assert_no_error (error);
+  gsize used = hone_onnx_file_allocated_bytes (f);
+  guint64 estimate = hone_onnx_file_estimated_bytes (f);
+  g_test_message ("%" G_GSIZE_FORMAT " bytes: estimated %" G_GUINT64_FORMAT ", allocated %"
+                  G_GSIZE_FORMAT, n, estimate, used);
+  g_assert_cmpuint (used, >, 0);
+  g_assert_cmpuint (estimate, >=, used);
+
+  /* half of what it needs: the allocator refuses, protobuf-c gives up,
+   * nothing leaks (the budget allocator asserts that every block it
+   * handed out comes back) */
+  g_autoptr (HoneOnnxFile) f2 = hone_onnx_file_parse_with_budget (data, n, "model.onnx", used / 2,
+                                                                  &error);
+  g_assert_null (f2);
+  g_assert_error (error, HONE_ERROR, HONE_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "protobuf-c could not unpack it"));
+  g_clear_error (&error);
+  /* the estimate is enough */
+  g_autoptr (HoneOnnxFile) f3 = hone_onnx_file_parse_with_budget (data, n, "model.onnx",
+                                                                  (gsize) estimate, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (hone_onnx_file_allocated_bytes (f3), ==, used);
+}
+
+static void
+test_allocator (void)
+{
+  float w[6] = { 1, 2, 3, 4, 5, 6 };
+  Onnx__TensorProto *t = tensor_new ("w", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 2,
+                                     (int64_t[]) { 2, 3 });
+  tensor_set_raw (t, w, sizeof w);
+  g_autoptr (GBytes) small = pack_one (t);
+  check_estimate (small);
+  tensor_free (t);
+
+  t = tensor_new ("ids", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 1, (int64_t[]) { 4096 });
+  t->n_int64_data = 4096;
+  t->int64_data = g_new0 (int64_t, 4096);
+  g_autoptr (GBytes) packed = pack_one (t);
+  check_estimate (packed);
+  tensor_free (t);
+
+  g_autoptr (GBytes) deep = deep_model (20);
+  check_estimate (deep);
+
+  const char *torch = g_getenv ("HONE_TORCH_ONNX");
+  if (torch && g_file_test (torch, G_FILE_TEST_EXISTS))
+    {
+      g_autofree char *contents = NULL;
+      gsize len;
+      g_assert_true (g_file_get_contents (torch, &contents, &len, NULL));
+      g_autoptr (GBytes) b = g_bytes_new_take (g_steal_pointer (&contents), len);
+      check_estimate (b);
+    }
+}
+
 static void
 test_garbage (void)
 {
@@ -829,16 +903,23 @@ test_garbage (void)
     { "\x08", 1, "bad varint" },
     { "\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 11, "bad varint" },
     { "\x00\x01", 2, "field number 0" },
-    { "\x0b\x0c", 2, "unsupported wire type" },
-    { "\x0f", 1, "unsupported wire type" },
-    { "\x09\x01\x02", 3, "truncated 64-bit" },
-    { "\x0d\x01", 2, "truncated 32-bit" },
+    /* field 100, which ModelProto does not have, as a group, wire type 7,
+     * cut 64-bit and 32-bit values */
+    { "\xa3\x06\x0c", 3, "unsupported wire type" },
+    { "\xa7\x06", 2, "unsupported wire type" },
+    { "\xa1\x06\x01\x02", 4, "truncated 64-bit" },
+    { "\xa5\x06\x01", 3, "truncated 32-bit" },
     { "\x80", 1, "bad field tag" },
     { "\xff\xff\xff\xff\xff\x01", 6, "bad field tag" },
     /* graph { initializer { dims packed, a varint cut short } } */
     { "\x3a\x05\x2a\x03\x0a\x01\x80", 7, "bad packed varint" },
     /* graph { initializer { float_data packed, 3 bytes } } */
     { "\x3a\x05\x2a\x03\x22\x01\x00", 7, "partial size" },
+    /* graph as a varint; ir_version as bytes */
+    { "\x38\x05", 2, "field 'graph' of ModelProto has the wrong wire type" },
+    { "\x0a\x00", 2, "field 'ir_version' of ModelProto has the wrong wire type" },
+    /* graph twice: protobuf-c would merge them */
+    { "\x3a\x00\x3a\x00", 4, "ModelProto holds its field 'graph' twice" },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -976,6 +1057,8 @@ test_external (void)
   write_file (weights, data, sizeof data);
   g_autofree char *sub_weights = g_build_filename (sub, "w.bin", NULL);
   write_file (sub_weights, data + 2, 16);
+  g_autofree char *dots = g_build_filename (ext_dir, "..w.bin", NULL);
+  write_file (dots, data + 2, 16);
   g_autofree char *outside = tmp_path ("outside.bin");
   write_file (outside, data + 2, 16);
 
@@ -985,6 +1068,7 @@ test_external (void)
     { "sub/w.bin", NULL, NULL },
     { "./sub/w.bin", "0", NULL },
     { "sub//w.bin", NULL, "16" },
+    { "..w.bin", NULL, NULL },          /* ".." only as a whole component */
   };
   for (gsize i = 0; i < G_N_ELEMENTS (ok); i++)
     {
@@ -1041,6 +1125,13 @@ test_external (void)
   assert_external_fails ("sub/../../outside.bin", NULL, NULL, HONE_ERROR_FORMAT, "(\"..\")");
   assert_external_fails ("sub/..", NULL, NULL, HONE_ERROR_FORMAT, "(\"..\")");
   assert_external_fails ("..\\outside.bin", NULL, NULL, HONE_ERROR_FORMAT, "(\"..\")");
+  assert_external_fails ("..", NULL, NULL, HONE_ERROR_FORMAT, "(\"..\")");
+  assert_external_fails ("sub/x/../../..", NULL, NULL, HONE_ERROR_FORMAT, "(\"..\")");
+  /* locations that are not UTF-8 (found by fuzz-onnx: GRegex refused to
+   * split them and the check read a NULL) */
+  assert_external_fails ("\xff\xfe/../../outside.bin", NULL, NULL, HONE_ERROR_FORMAT,
+                         "(\"..\")");
+  assert_external_fails ("\xf7" "eights.bin", NULL, NULL, HONE_ERROR_IO, "No such file");
   assert_external_fails (outside, NULL, NULL, HONE_ERROR_FORMAT, "an absolute path");
   assert_external_fails ("/etc/passwd", NULL, NULL, HONE_ERROR_FORMAT, "an absolute path");
   assert_external_fails ("", NULL, NULL, HONE_ERROR_FORMAT, "names none");
@@ -1157,6 +1248,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/onnx-file/bad-tensors", test_bad_tensors);
   g_test_add_func ("/engine/onnx-file/deep-nesting", test_deep_nesting);
   g_test_add_func ("/engine/onnx-file/budget", test_budget);
+  g_test_add_func ("/engine/onnx-file/allocator", test_allocator);
   g_test_add_func ("/engine/onnx-file/garbage", test_garbage);
   g_test_add_func ("/engine/onnx-file/external", test_external);
   g_test_add_func ("/engine/onnx-file/torch-export", test_torch_export);

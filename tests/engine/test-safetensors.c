@@ -403,6 +403,17 @@ test_accepted_variants (void)
   g_autoptr (HoneSafetensors) st = hone_safetensors_open_bytes (f->data, f->len, "ok", NULL);
   g_assert_cmpint (hone_safetensors_find (st, "x\xc3\xa9\xf0\x9f\x98\x80"), >=, 0);
   g_assert_cmpint (hone_safetensors_n_tensors (st), ==, 3);
+
+  /* the reference counts elements in 64 unsigned bits: a product past
+   * int64 before a zero is a valid empty tensor (found by fuzz-safetensors:
+   * Hone multiplied in int64) */
+  g_autoptr (GByteArray) f2 = make_file_str ("{\"a\":{\"dtype\":\"U8\",\"shape\":"
+                                             "[4294967296,4294167296,0],\"data_offsets\":[0,0]}}", 0);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HoneSafetensors) st2 = hone_safetensors_open_bytes (f2->data, f2->len, "ok", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (hone_safetensors_tensor (st2, 0)->numel, ==, 0);
+  g_assert_cmpint (hone_safetensors_tensor (st2, 0)->nbytes, ==, 0);
 }
 
 /* ---- hostile files ----------------------------------------------------- */
@@ -457,6 +468,20 @@ test_hostile (void)
     { "metadata not a string", "{\"__metadata__\":{\"k\":1}}", 0, "value of 'k' is a number, not a string" },
     { "metadata nested", "{\"__metadata__\":{\"k\":{\"x\":\"y\"}}}", 0, "is an object, not a string" },
     { "metadata array", "{\"__metadata__\":[\"k\"]}", 0, "not an object of strings" },
+    { "metadata a string", "{\"__metadata__\":\"k\"}", 0, "not an object of strings" },
+    { "metadata duplicate key", "{\"__metadata__\":{\"k\":\"a\",\"k\":\"b\"}}", 0, "names 'k' twice" },
+    { "metadata twice", "{\"__metadata__\":{},\"__metadata__\":{}}", 0, "names '__metadata__' twice" },
+    { "missing shape", "{\"a\":{\"dtype\":\"U8\",\"data_offsets\":[0,4]}}", 4, "has no shape" },
+    { "offsets not a list", "{\"a\":" T ("U8", "[4]", "4") "}", 4, "not two integers" },
+    { "one offset", "{\"a\":" T ("U8", "[4]", "[4]") "}", 4, "not two integers" },
+    { "fractional offset", "{\"a\":" T ("U8", "[4]", "[0,4.0]") "}", 4, "not two integers" },
+    { "offset as a string", "{\"a\":" T ("U8", "[4]", "[0,\"4\"]") "}", 4, "not two integers" },
+    { "shape of strings", "{\"a\":" T ("U8", "[\"4\"]", "[0,4]") "}", 4, "not an integer >= 0" },
+    { "exponent size", "{\"a\":" T ("U8", "[4e0]", "[0,4]") "}", 4, "not an integer >= 0" },
+    { "second tensor past the end", "{\"a\":" T ("U8", "[4]", "[0,4]") ",\"b\":" T ("U8", "[8]", "[4,12]") "}", 8,
+      "truncated" },
+    { "zero-size tensor after the end", "{\"a\":" T ("U8", "[4]", "[0,4]") ",\"b\":" T ("U8", "[0]", "[8,8]") "}", 4,
+      "leaving a gap" },
     { "entry not an object", "{\"a\":[0,4]}", 4, "not an object" },
     { "missing dtype", "{\"a\":{\"shape\":[4],\"data_offsets\":[0,4]}}", 4, "has no dtype" },
     { "missing offsets", "{\"a\":{\"dtype\":\"U8\",\"shape\":[4]}}", 4, "has no data_offsets" },
@@ -485,6 +510,10 @@ test_hostile (void)
   expect_bad ("header longer than the file", make_file (1000, "{}", 2, 10), "runs past the end");
   expect_bad ("header just past the end", make_file (3, "{}", 2, 0), "runs past the end");
   expect_bad ("header over 100 MB", make_file (100000001, "{}", 2, 0), "over the limit");
+  /* exactly the limit is allowed (and then too long for this file) */
+  expect_bad ("header of 100 MB", make_file (100000000, "{}", 2, 0), "runs past the end");
+  expect_bad ("header length 0", make_file (0, NULL, 0, 0), "not valid JSON");
+  expect_bad ("header length 0 and data", make_file (0, NULL, 0, 8), "not valid JSON");
   expect_bad ("header length 2^64 - 1", make_file (G_MAXUINT64, "{}", 2, 0), "over the limit");
   expect_bad ("header length 2^63", make_file ((guint64) 1 << 63, "{}", 2, 0), "over the limit");
   expect_bad ("invalid UTF-8", make_file_str ("{\"a\xff\":" T ("U8", "[4]", "[0,4]") "}", 4), "UTF-8");

@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include "hone-test-util.h"
+#include "onnx.pb-c.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -244,6 +245,50 @@ parse_json_file (const char *path)
   return json_node_copy (json_parser_get_root (p));
 }
 
+/* final.onnx holds final.safetensors' weights and the run's classes and
+ * normalisation (that other tools run it: tests/onnx). */
+static void
+assert_final_onnx (const char *path, const char *dir)
+{
+  g_autofree char *data = NULL;
+  gsize size = 0;
+  g_assert_true (g_file_get_contents (path, &data, &size, NULL));
+  Onnx__ModelProto *m = onnx__model_proto__unpack (NULL, size, (const guint8 *) data);
+  g_assert_nonnull (m);
+  g_assert_cmpint (m->opset_import[0]->version, ==, 13);
+  g_autoptr (GHashTable) md = g_hash_table_new (g_str_hash, g_str_equal);
+  for (size_t i = 0; i < m->n_metadata_props; i++)
+    g_hash_table_insert (md, m->metadata_props[i]->key, m->metadata_props[i]->value);
+  g_assert_cmpstr (g_hash_table_lookup (md, "hone.arch"), ==, "cnn-s");
+  g_assert_cmpstr (g_hash_table_lookup (md, "hone.input"), ==, "1x28x28");
+  g_assert_nonnull (g_hash_table_lookup (md, "hone.mean"));
+  const char *classes = g_hash_table_lookup (md, "hone.classes");
+  g_assert_nonnull (classes);
+  g_assert_true (g_str_has_prefix (classes, "[\""));
+
+  g_autofree char *final = file_in (dir, "final.safetensors");
+  int64_t n = 0;
+  g_autofree float *fc = read_tensor (final, "fc.weight", &n);
+  g_autofree float *var = read_tensor (final, "bn5.running_var", NULL);
+  gboolean found_fc = FALSE, found_var = FALSE;
+  for (size_t i = 0; i < m->graph->n_initializer; i++)
+    {
+      const Onnx__TensorProto *t = m->graph->initializer[i];
+      if (strcmp (t->name, "fc.weight") == 0)
+        {
+          g_assert_cmpmem (t->raw_data.data, t->raw_data.len, fc, (gsize) n * sizeof (float));
+          found_fc = TRUE;
+        }
+      if (strcmp (t->name, "bn5.running_var") == 0)
+        {
+          g_assert_cmpmem (t->raw_data.data, t->raw_data.len, var, 128 * sizeof (float));
+          found_var = TRUE;
+        }
+    }
+  g_assert_true (found_fc && found_var);
+  onnx__model_proto__free_unpacked (m, NULL);
+}
+
 /* ---- a real run learns, and leaves a complete run folder ---------------- */
 
 static void
@@ -299,7 +344,7 @@ test_learns (void)
 
   /* the run folder */
   const char *files[] = { "recipe.hone", "metrics.jsonl", "checkpoint.safetensors", "best.safetensors",
-                          "final.safetensors", "report.json", NULL };
+                          "final.safetensors", "final.onnx", "report.json", NULL };
   for (int i = 0; files[i]; i++)
     {
       g_autofree char *p = file_in (dir, files[i]);
@@ -307,7 +352,16 @@ test_learns (void)
         g_error ("the run folder lacks %s", files[i]);
     }
   g_autofree char *onnx = file_in (dir, "final.onnx");
-  g_assert_false (g_file_test (onnx, G_FILE_TEST_EXISTS));
+  gboolean onnx_event = FALSE;
+  for (guint i = 0; i < seen->len; i++)
+    {
+      const Seen *s = seen->pdata[i];
+      onnx_event |= s->kind == HONE_EVENT_CHECKPOINT && g_strcmp0 (s->what, "onnx") == 0
+                    && g_strcmp0 (s->path, onnx) == 0;
+      g_assert_cmpint (s->kind, !=, HONE_EVENT_WARNING);
+    }
+  g_assert_true (onnx_event);
+  assert_final_onnx (onnx, dir);
 
   /* recipe.hone reads back */
   g_autoptr (GError) error = NULL;
@@ -368,6 +422,37 @@ test_learns (void)
   g_autofree char *final_path = file_in (dir, "final.safetensors");
   g_assert_true (hone_graph_load_safetensors (g, final_path, HONE_LOAD_STRICT, &error));
   g_assert_no_error (error);
+}
+
+/* final.onnx that cannot be written (here a folder is in its way) is a
+ * warning naming it; the run completes with its Hone files. */
+static void
+test_onnx_warning (void)
+{
+  g_autofree char *dir = run_path ("onnx-warning");
+  g_autofree char *blocker = file_in (dir, "final.onnx");
+  g_assert_cmpint (g_mkdir_with_parents (blocker, 0755), ==, 0);
+  g_autoptr (HoneRecipe) r = small_recipe (200, 1);
+  g_autoptr (HoneTrainer) t = new_trainer (r, dir);
+  g_autoptr (GPtrArray) seen = seen_array ();
+  HoneFinishReason reason = run_collect (t, seen);
+  g_assert_cmpint (reason, ==, HONE_FINISH_COMPLETED);
+  const Seen *w = last_of (seen, HONE_EVENT_WARNING);
+  g_assert_nonnull (w);
+  g_assert_cmpstr (w->path, ==, blocker);
+  g_assert_nonnull (strstr (w->message, "final.onnx was not written"));
+  g_assert_nonnull (strstr (w->message, blocker));
+  const char *files[] = { "final.safetensors", "report.json", NULL };
+  for (int i = 0; files[i]; i++)
+    {
+      g_autofree char *p = file_in (dir, files[i]);
+      g_assert_true (g_file_test (p, G_FILE_TEST_IS_REGULAR));
+    }
+  /* no temporary file left behind */
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  for (const char *name; (name = g_dir_read_name (d));)
+    if (g_str_has_prefix (name, "final.onnx") && strcmp (name, "final.onnx") != 0)
+      g_error ("left behind: %s", name);
 }
 
 /* ---- the queue never blocks and drops only STEP events ------------------ */
@@ -914,9 +999,10 @@ test_model_source (void)
   g_assert_nonnull (strstr (error->message, bare));
   g_assert_nonnull (strstr (error->message, "model.weights"));
   g_clear_error (&error);
+  /* an ONNX file goes to the importer: a missing one is named */
   set (rb, "model.source=model.onnx");
   g_assert_null (hone_trainer_new (rb, bdir, &error));
-  g_assert_error (error, HONE_ERROR, HONE_ERROR_UNSUPPORTED);
+  g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, "model.onnx"));
 }
 
@@ -1263,6 +1349,7 @@ main (int argc, char **argv)
   tmp_root = g_dir_make_tmp ("hone-trainer-XXXXXX", NULL);
   g_assert_nonnull (tmp_root);
   g_test_add_func ("/engine/trainer/learns", test_learns);
+  g_test_add_func ("/engine/trainer/onnx-warning", test_onnx_warning);
   g_test_add_func ("/engine/trainer/queue", test_queue);
   g_test_add_func ("/engine/trainer/commands", test_commands);
   g_test_add_func ("/engine/trainer/cancel", test_cancel);
