@@ -278,6 +278,28 @@ test_model_image (void)
   g_assert_nonnull (strstr (error->message, "/nonexistent/x.png"));
 }
 
+/* The head of a graph whose classifier is a MatMul and a bias Add (how ONNX
+ * exports some Linear layers) is both parameters, as for a Gemm. */
+static void
+test_head_matmul (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HoneGraph) g = hone_graph_new ();
+  HoneShape in = HONE_SHAPE (4), ws = HONE_SHAPE (4, 3), bs = HONE_SHAPE (3);
+  int x = hone_graph_add_input (g, "input", &in, &error);
+  int w = hone_graph_add_param (g, "fc.weight", &ws, &error);
+  int b = hone_graph_add_param (g, "fc.bias", &bs, &error);
+  int y = hone_graph_matmul (g, "fc.matmul", x, w, &error);
+  g_assert_no_error (error);
+  int z = hone_graph_add (g, "fc.add", y, b, &error);
+  g_assert_no_error (error);
+  hone_graph_add_output (g, z);
+  g_auto (GStrv) head = hone_graph_head_params (g);
+  g_assert_cmpuint (g_strv_length (head), ==, 2);
+  g_assert_true (g_strv_contains ((const char *const *) head, "fc.weight"));
+  g_assert_true (g_strv_contains ((const char *const *) head, "fc.bias"));
+}
+
 /* ---- the zoo's manifest --------------------------------------------------- */
 
 /* A zoo in a temporary folder with one cnn-s model, "tiny". */
@@ -540,6 +562,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/model/build", test_model_build);
   g_test_add_func ("/engine/model/save-load", test_model_save_load);
   g_test_add_func ("/engine/model/image", test_model_image);
+  g_test_add_func ("/engine/model/head-matmul", test_head_matmul);
   g_test_add_func ("/engine/zoo/manifest", test_manifest_round_trip);
   g_test_add_func ("/engine/zoo/errors", test_zoo_errors);
   g_test_add_func ("/engine/zoo/shipped", test_shipped_zoo);
