@@ -20,12 +20,14 @@ static char *opt_data = NULL;
 static char *opt_input = NULL;
 static int opt_classes = 0;
 static int opt_batch = 64;
+static char *opt_model = NULL;
 
 static void
 eval_add_options (GOptionContext *context)
 {
   static const GOptionEntry entries[] = {
-    { "arch", 0, 0, G_OPTION_ARG_STRING, &opt_arch, "Built-in architecture", "ARCH" },
+    { "model", 0, 0, G_OPTION_ARG_FILENAME, &opt_model, "The model: a file Hone wrote, an .onnx file, or zoo:NAME", "FILE|zoo:NAME" },
+    { "arch", 0, 0, G_OPTION_ARG_STRING, &opt_arch, "Built-in architecture (with --weights, instead of --model)", "ARCH" },
     { "weights", 0, 0, G_OPTION_ARG_FILENAME, &opt_weights, "Weights (safetensors)", "FILE" },
     { "classes", 0, 0, G_OPTION_ARG_INT, &opt_classes, "Classes of the head (default: the weights', else the data's)", "N" },
     { "data", 0, 0, G_OPTION_ARG_STRING, &opt_data, "Data source: a folder, CSV, safetensors, fmnist-test[:5-9]…", "SOURCE" },
@@ -85,7 +87,14 @@ eval_run (int argc, char **argv, GError **error)
       g_set_error (error, HONE_CLI_USAGE_ERROR, 0, "unexpected argument '%s' (see hone-cli eval --help)", argv[0]);
       return HONE_CLI_EXIT_USAGE;
     }
-  const char *missing = !opt_arch ? "--arch ARCH" : !opt_weights ? "--weights FILE"
+  if (opt_model && (opt_arch || opt_weights))
+    {
+      g_set_error_literal (error, HONE_CLI_USAGE_ERROR, 0,
+                           "give either --model FILE|zoo:NAME or --arch with --weights, not both");
+      return HONE_CLI_EXIT_USAGE;
+    }
+  const char *missing = opt_model ? (!opt_data ? "--data SOURCE" : NULL)
+                        : !opt_arch ? "--arch ARCH" : !opt_weights ? "--weights FILE"
                         : !opt_data ? "--data SOURCE" : NULL;
   if (missing)
     {
@@ -99,11 +108,12 @@ eval_run (int argc, char **argv, GError **error)
       return HONE_CLI_EXIT_USAGE;
     }
 
-  g_autoptr (HoneSafetensors) st = hone_safetensors_open (opt_weights, error);
-  if (!st)
+  g_autoptr (HoneSafetensors) st = opt_model ? NULL : hone_safetensors_open (opt_weights, error);
+  if (!opt_model && !st)
     return HONE_CLI_EXIT_FAILED;
   g_auto (HoneModelInfo) info = { 0 };
-  hone_model_info_read (hone_safetensors_metadata (st), &info);
+  if (st)
+    hone_model_info_read (hone_safetensors_metadata (st), &info);
 
   g_autoptr (HoneDataset) ds = hone_dataset_open (opt_data, error);
   if (!ds)
@@ -121,9 +131,32 @@ eval_run (int argc, char **argv, GError **error)
   g_autofree char *recorded = info.channels ? g_strdup_printf ("%dx%dx%d", info.channels,
                                                                 info.height, info.width) : NULL;
   const char *input = opt_input ? opt_input : recorded;
-  g_autoptr (HoneGraph) g = hone_cli_build_model (opt_arch, classes, input, opt_weights, error);
-  if (!g)
-    return (*error)->domain == HONE_CLI_USAGE_ERROR ? HONE_CLI_EXIT_USAGE : HONE_CLI_EXIT_FAILED;
+  g_autoptr (HoneModel) model = NULL;
+  g_autoptr (HoneGraph) built = NULL;
+  HoneGraph *g;
+  if (opt_model)
+    {
+      HoneModelOptions mo;
+      hone_model_options_init (&mo);
+      mo.classes = opt_classes;
+      if (opt_input && !hone_cli_parse_chw (opt_input, "--input", &mo.channels, &mo.height, &mo.width, error))
+        return HONE_CLI_EXIT_USAGE;
+      model = hone_model_load (opt_model, &mo, error);
+      if (!model)
+        return HONE_CLI_EXIT_FAILED;
+      g = model->graph;
+      info.has_norm = TRUE;
+      info.channels = model->channels;
+      memcpy (info.mean, model->mean, sizeof info.mean);
+      memcpy (info.std, model->std, sizeof info.std);
+    }
+  else
+    {
+      built = hone_cli_build_model (opt_arch, classes, input, opt_weights, error);
+      if (!built)
+        return (*error)->domain == HONE_CLI_USAGE_ERROR ? HONE_CLI_EXIT_USAGE : HONE_CLI_EXIT_FAILED;
+      g = built;
+    }
   if (!hone_graph_plan (g, opt_batch, FALSE, error))
     return HONE_CLI_EXIT_FAILED;
 
@@ -172,8 +205,13 @@ eval_run (int argc, char **argv, GError **error)
     {
       g_autoptr (JsonNode) root = hone_evaluation_to_json (ev);
       JsonObject *o = json_node_get_object (root);
-      json_object_set_string_member (o, "arch", opt_arch);
-      json_object_set_string_member (o, "weights", opt_weights);
+      if (opt_model)
+        json_object_set_string_member (o, "model", opt_model);
+      else
+        {
+          json_object_set_string_member (o, "arch", opt_arch);
+          json_object_set_string_member (o, "weights", opt_weights);
+        }
       json_object_set_string_member (o, "data", opt_data);
       hone_cli_print_json (root);
     }
@@ -185,7 +223,8 @@ eval_run (int argc, char **argv, GError **error)
 const HoneCliCommand hone_cli_eval = {
   .name = "eval",
   .summary = "Evaluate a model on a dataset",
-  .description = "Example: hone-cli eval --arch cnn-s --weights runs/x/final.safetensors --data fmnist-test:5-9\n"
+  .description = "Examples: hone-cli eval --model zoo:cnn-s-fmnist --data fmnist-test\n"
+                 "          hone-cli eval --arch cnn-s --weights runs/x/final.safetensors --data fmnist-test:5-9\n"
                  "Prints accuracy, loss, the confusion matrix, per-class precision, recall and F1,\n"
                  "and the worst examples; --json prints them as one object.",
   .add_options = eval_add_options,

@@ -27,7 +27,7 @@ static void
 export_add_options (GOptionContext *context)
 {
   static const GOptionEntry entries[] = {
-    { "model", 0, 0, G_OPTION_ARG_FILENAME, &opt_model, "Model file Hone wrote (.safetensors, such as a run's final.safetensors)", "SRC" },
+    { "model", 0, 0, G_OPTION_ARG_FILENAME, &opt_model, "The model: a file Hone wrote (such as a run's final.safetensors), an .onnx file, or zoo:NAME", "SRC" },
     { "arch", 0, 0, G_OPTION_ARG_STRING, &opt_arch, "Built-in architecture instead of --model", "ARCH" },
     { "weights", 0, 0, G_OPTION_ARG_FILENAME, &opt_weights, "With --arch: weights (safetensors) to load by name (default: fresh)", "FILE" },
     { "classes", 0, 0, G_OPTION_ARG_INT, &opt_classes, "With --arch: number of classes of the head", "N" },
@@ -36,28 +36,6 @@ export_add_options (GOptionContext *context)
     { NULL }
   };
   g_option_context_add_main_entries (context, entries, NULL);
-}
-
-/* Class names from hone.classes (a JSON array of strings), or NULL. */
-static char **
-read_class_names (GHashTable *md, int n)
-{
-  const char *text = md ? g_hash_table_lookup (md, "hone.classes") : NULL;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (!text || !json_parser_load_from_data (parser, text, -1, NULL)
-      || !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
-    return NULL;
-  JsonArray *a = json_node_get_array (json_parser_get_root (parser));
-  if ((int) json_array_get_length (a) != n)
-    return NULL;
-  char **names = g_new0 (char *, n + 1);
-  for (int i = 0; i < n; i++)
-    {
-      const char *s = JSON_NODE_HOLDS_VALUE (json_array_get_element (a, i))
-                      ? json_array_get_string_element (a, i) : NULL;
-      names[i] = s ? g_strdup (s) : g_strdup_printf ("class %d", i);
-    }
-  return names;
 }
 
 static HoneModel *
@@ -77,64 +55,12 @@ model_new (HoneGraph *g, const char *source, const char *format, const char *arc
   return m;
 }
 
-static void
-model_free (HoneModel *m)
-{
-  if (!m)
-    return;
-  hone_graph_free (m->graph);
-  g_free (m->source);
-  g_free (m->format);
-  g_free (m->arch);
-  g_free (m->description);
-  g_strfreev (m->class_names);
-  g_strfreev (m->head_params);
-  g_free (m);
-}
-
-/* A model file Hone wrote: its metadata say what to build. */
+/* Any model hone_model_load reads: a file Hone wrote, an ONNX file,
+ * zoo:NAME. */
 static HoneModel *
 load_hone_file (const char *path, GError **error)
 {
-  if (!g_str_has_suffix (path, ".safetensors"))
-    {
-      g_set_error (error, HONE_ERROR, HONE_ERROR_UNSUPPORTED,
-                   "--model %s: this version exports models Hone wrote (.safetensors, such as a "
-                   "run's final.safetensors); for other weights use --arch with --weights", path);
-      return NULL;
-    }
-  g_autoptr (HoneSafetensors) st = hone_safetensors_open (path, error);
-  if (!st)
-    return NULL;
-  GHashTable *md = hone_safetensors_metadata (st);
-  HoneModelInfo info;
-  hone_model_info_read (md, &info);
-  if (!info.arch || info.channels == 0 || info.n_classes == 0)
-    {
-      hone_model_info_clear (&info);
-      g_set_error (error, HONE_ERROR, HONE_ERROR_MISMATCH,
-                   "--model %s: the file does not say which architecture, input and classes it "
-                   "is for (metadata hone.arch, hone.input, hone.classes, which Hone writes into "
-                   "a run's model files); for bare weights use --arch with --weights", path);
-      return NULL;
-    }
-  g_autofree char *chw = g_strdup_printf ("%dx%dx%d", info.channels, info.height, info.width);
-  HoneGraph *g = hone_cli_build_model (info.arch, info.n_classes, chw, path, error);
-  if (!g)
-    {
-      hone_model_info_clear (&info);
-      return NULL;
-    }
-  HoneModel *m = model_new (g, path, "hone", info.arch, info.channels, info.height, info.width);
-  if (info.has_norm)
-    {
-      memcpy (m->mean, info.mean, sizeof m->mean);
-      memcpy (m->std, info.std, sizeof m->std);
-      m->norm_from_file = TRUE;
-    }
-  m->class_names = read_class_names (md, info.n_classes);
-  hone_model_info_clear (&info);
-  return m;
+  return hone_model_load (path, NULL, error);
 }
 
 /* The hone.* metadata of Hone's model files (see hone_model_info_read). */
@@ -267,7 +193,7 @@ export_run (int argc, char **argv, GError **error)
   if (!m)
     return HONE_CLI_EXIT_FAILED;
   int status = write_model (m, onnx, error);
-  model_free (m);
+  hone_model_free (m);
   return status;
 }
 

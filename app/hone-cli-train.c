@@ -273,11 +273,16 @@ train_run (int argc, char **argv, GError **error)
                                          : hone_trainer_new (recipe, run_dir, error);
   if (!t)
     return HONE_CLI_EXIT_FAILED;
+  return hone_cli_run_trainer (t, run_dir, error);
+}
 
+int
+hone_cli_run_trainer (HoneTrainer *t, const char *run_dir, GError **error)
+{
   TrainUi ui = { 0 };
   ui.tty = isatty (STDOUT_FILENO);
   ui.json = hone_cli_json || !ui.tty;
-  ui.run_dir = run_dir;
+  ui.run_dir = (char *) run_dir;
 
   struct sigaction sa = { 0 }, old_int, old_term;
   sa.sa_handler = on_signal;

@@ -17,6 +17,8 @@ G_DEFINE_QUARK (hone-cli-usage-error-quark, hone_cli_usage_error)
 
 extern const HoneCliCommand hone_cli_train;
 extern const HoneCliCommand hone_cli_eval;
+extern const HoneCliCommand hone_cli_pretrain;
+extern const HoneCliCommand hone_cli_zoo;
 extern const HoneCliCommand hone_cli_export;
 
 static const HoneCliCommand *const commands[] = {
@@ -25,6 +27,8 @@ static const HoneCliCommand *const commands[] = {
   &hone_cli_bench,
   &hone_cli_train,
   &hone_cli_eval,
+  &hone_cli_pretrain,
+  &hone_cli_zoo,
   &hone_cli_export,
   NULL,
 };

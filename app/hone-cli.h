@@ -50,6 +50,12 @@ extern const HoneCliCommand hone_cli_info;
 extern const HoneCliCommand hone_cli_predict;
 extern const HoneCliCommand hone_cli_bench;
 
+/* Runs a trainer made for run_dir to its end, showing progress as
+ * `hone-cli train` does (a bar on a terminal, JSON lines otherwise) and
+ * stopping it on SIGINT or SIGTERM.  0 when the run completed or stopped
+ * early, otherwise an exit status with error set. */
+int hone_cli_run_trainer (HoneTrainer *t, const char *run_dir, GError **error);
+
 G_END_DECLS
 
 G_BEGIN_DECLS

@@ -10,6 +10,7 @@
 #include "hone-freeze.h"
 #include "hone-graph.h"
 #include "hone-loss.h"
+#include "hone-model.h"
 #include "hone-ops.h"
 #include "hone-optim.h"
 #include "hone-parallel.h"
@@ -20,4 +21,5 @@
 #include "hone-tensor.h"
 #include "hone-train-step.h"
 #include "hone-trainer.h"
+#include "hone-zoo.h"
 #include "onnx/hone-onnx-export.h"

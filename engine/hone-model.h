@@ -59,11 +59,46 @@ HoneModel *hone_model_load  (const char *source, const HoneModelOptions *opts, G
 /* A built-in architecture with freshly initialised weights. */
 HoneModel *hone_model_build (const char *arch, const HoneModelOptions *opts, GError **error);
 void       hone_model_free  (HoneModel *model);
+/* Loads a safetensors file by name into model's graph (a torchvision
+ * state_dict, a run's weights).  The head is replaced (keeps its fresh
+ * parameters, and model->head_replaced is set) when the file's head does
+ * not fit or replace_head asks for it; anything else that does not fit is a
+ * HONE_ERROR_MISMATCH naming the tensors, and nothing is loaded. */
+gboolean   hone_model_load_weights (HoneModel *model, const char *path, gboolean replace_head,
+                                    GError **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HoneModel, hone_model_free)
 
 /* Writes the model to path: ONNX (opset 13) for ".onnx", safetensors with
  * hone.* metadata for ".safetensors"; atomically (nothing is left behind on
  * failure). */
 gboolean   hone_model_save  (const HoneModel *model, const char *path, GError **error);
+
+/* Reads an image file (PNG, JPEG) as the model sees it: (channels, height,
+ * width) converted, resized and normalised as the training data pipeline
+ * does (channels beyond the fourth use the fourth's mean and std).  g_free;
+ * NULL with an error naming the file. */
+float     *hone_model_read_image (const HoneModel *model, const char *path, GError **error);
+
+/* The hone.* metadata of the model's files (string -> string, g_hash_table_unref):
+ * hone.arch (built-in architectures only), hone.input "CxHxW", hone.mean and
+ * hone.std (comma-separated, one per channel up to 4), hone.classes (a JSON
+ * list of names). */
+GHashTable *hone_model_metadata (const HoneModel *model);
+
+/* What a model file Hone wrote (a run's final.safetensors, best.safetensors,
+ * a zoo model) says about itself in its hone.* metadata.  Absent or
+ * malformed entries read as unset. */
+typedef struct
+{
+  char *arch;                   /* a built-in architecture, or NULL */
+  int channels, height, width;  /* 0 when hone.input is absent */
+  gboolean has_norm;            /* mean and std for each of the channels */
+  float mean[4], std[4];
+  int n_classes;                /* names in hone.classes, 0 when absent */
+} HoneModelInfo;
+
+void hone_model_info_read  (GHashTable *metadata, HoneModelInfo *info);
+void hone_model_info_clear (HoneModelInfo *info);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (HoneModelInfo, hone_model_info_clear)
 
 G_END_DECLS

@@ -162,16 +162,18 @@ static const GroupDef group_defs[] = {
 
 static const KeyDef key_defs[] = {
   /* [model] */
-  KEY_CUSTOM ("model.arch", HONE_RECIPE_CHOICE, "cnn-s", 0, 0, 0, NULL, parse_arch, format_arch,
-              "The built-in network to train: cnn-s is a small CNN for 28x28 grey images that "
+  KEY_CUSTOM ("model.arch", HONE_RECIPE_CHOICE, "", 0, 0, 0, NULL, parse_arch, format_arch,
+              "A built-in network to train from random weights (or from model.weights): cnn-s is a small CNN for 28x28 grey images that "
               "trains in minutes on a laptop, resnet18, resnet34 and mobilenet_v2 are "
               "torchvision's networks for photos (setting it clears model.source)."),
-  KEY_CUSTOM ("model.source", HONE_RECIPE_STRING, "", 0, 0, 0,
-              "the path of a model file, or empty to use model.arch",
+  KEY_CUSTOM ("model.source", HONE_RECIPE_STRING, "zoo:cnn-s-fmnist0-4", 0, 0, 0,
+              "zoo:NAME, the path of a model file, or empty to use model.arch",
               parse_source, format_source,
-              "A model Hone wrote (a run's final.safetensors or best.safetensors, which record "
-              "their architecture, input size and normalisation) to fine-tune instead of a "
-              "built-in architecture; setting it clears model.arch."),
+              "The pretrained model to fine-tune: zoo:NAME for one of Hone's built-in models "
+              "(hone-cli zoo lists them; the default is cnn-s trained on Fashion-MNIST classes "
+              "0-4), a model Hone wrote (a run's final.safetensors or best.safetensors), or an "
+              "ONNX file; its architecture, input size and normalisation come with it, and the "
+              "head is replaced when model.classes differs.  Setting it clears model.arch."),
   KEY_STRING ("model.weights", weights, "", 0, "the path of a .safetensors file, or empty",
               "Pretrained weights to start from (a .safetensors file with the model's tensor "
               "names); empty starts from random weights, which needs more images and epochs."),
@@ -423,12 +425,13 @@ static const KeyDef key_defs[] = {
               "The warmup starts at optimizer.lr times this."),
 
   /* [freeze] */
-  KEY_CHOICE ("freeze.mode", freeze_mode, "none", freeze_words,
-              "Which layers keep their pretrained weights: none fine-tunes everything (the "
-              "default: right with random weights, and with plenty of images); head trains "
-              "only the new classifier (fast, best for small datasets similar to the "
-              "pretrained data); last also trains the last freeze.blocks blocks; first freezes "
-              "the first freeze.blocks blocks; list freezes the layers in freeze.list."),
+  KEY_CHOICE ("freeze.mode", freeze_mode, "last", freeze_words,
+              "Which layers keep their pretrained weights: none fine-tunes everything (right "
+              "with random weights, and with many images unlike the pretrained ones); head "
+              "trains only the new classifier (fast, best for few images similar to the "
+              "pretrained ones); last (the default) also trains the last freeze.blocks blocks, "
+              "a good start for a few thousand images; first freezes the first freeze.blocks "
+              "blocks; list freezes the layers in freeze.list."),
   KEY_INT ("freeze.blocks", freeze_blocks, "1", 1, 1000, 0,
            "last and first: how many blocks (a ResNet's layer1.0, layer1.1, ...; cnn-s's "
            "stage1, stage2, stage3) train or stay frozen."),

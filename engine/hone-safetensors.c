@@ -25,6 +25,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "hone-ops.h"
 #include "hone-safetensors.h"
 
 /* ---- dtypes ------------------------------------------------------------ */
@@ -1403,6 +1404,17 @@ hone_graph_head_params (const HoneGraph *g)
                 }
               else if (next < 0 && (in->kind == HONE_VALUE_ACTIVATION || in->kind == HONE_VALUE_INPUT))
                 next = node->in[k];
+            }
+          /* a MatMul whose bias is a separate Add (ONNX exports of a
+           * Linear): the MatMul's weight is the head's too */
+          const HoneNode *mm = found && next >= 0 && node->op == &hone_op_add
+                               && hone_graph_value (g, next)->producer >= 0
+                                 ? hone_graph_node (g, hone_graph_value (g, next)->producer) : NULL;
+          for (int k = 0; mm && mm->op == &hone_op_matmul && k < mm->n_in; k++)
+            {
+              const HoneValue *in = hone_graph_value (g, mm->in[k]);
+              if (value_is_weight (in))
+                g_ptr_array_insert (names, 0, g_strdup (in->name));
             }
           if (found)
             break;

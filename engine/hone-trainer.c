@@ -681,7 +681,8 @@ struct _HoneTrainer
   int loader_threads;
 
   /* model and optimisation */
-  const HoneArchInfo *arch;
+  HoneModel *model;             /* owns graph */
+  const char *model_name;       /* the architecture, or the model's source */
   HoneGraph *graph;
   int input_id;
   int output_id;
@@ -908,13 +909,13 @@ forward_issues (HoneTrainer *t, HoneLoader *loader)
 static gboolean
 apply_freezing (HoneTrainer *t, GError **error)
 {
-  return hone_recipe_apply_freezing (t->recipe, t->graph, t->arch->name, error);
+  return hone_recipe_apply_freezing (t->recipe, t->graph, t->model_name, error);
 }
 
 static gboolean
 apply_lr_mults (HoneTrainer *t, GError **error)
 {
-  return hone_recipe_apply_lr_mults (t->recipe, t->graph, t->arch->name, error);
+  return hone_recipe_apply_lr_mults (t->recipe, t->graph, t->model_name, error);
 }
 
 /* ---- data --------------------------------------------------------------- */
@@ -1004,146 +1005,15 @@ arch_names (void)
   return g_string_free (s, FALSE);
 }
 
-/* Loads model.weights, replacing the head when it does not fit the model's
- * classes or model.replace_head asks for a fresh one. */
-static gboolean
-load_weights (HoneTrainer *t, const char *path, GError **error)
-{
-  const HoneRecipe *r = t->recipe;
-  HoneGraph *g = t->graph;
-  g_autoptr (HoneSafetensors) st = hone_safetensors_open (path, error);
-  if (!st)
-    return FALSE;
-  g_auto (GStrv) head = hone_graph_head_params (g);
-  gboolean mismatch = FALSE;
-  for (int i = 0; head[i]; i++)
-    {
-      int id = hone_graph_find (g, head[i]);
-      int ti = hone_safetensors_find (st, head[i]);
-      HoneShape shape;
-      if (ti < 0 || !hone_safetensors_tensor_shape (st, ti, &shape, NULL)
-          || !hone_shape_equal (&shape, &hone_graph_value (g, id)->shape))
-        mismatch = TRUE;
-    }
-  gboolean replace = mismatch || r->replace_head;
-
-  /* a fresh head kept aside when the file's would fit */
-  g_autoptr (GPtrArray) fresh = g_ptr_array_new_with_free_func (g_free);
-  if (replace && !mismatch)
-    for (int i = 0; head[i]; i++)
-      {
-        int id = hone_graph_find (g, head[i]);
-        g_ptr_array_add (fresh, g_memdup2 (hone_graph_value_data (g, id),
-                                           (gsize) hone_shape_numel (&hone_graph_value (g, id)->shape)
-                                             * sizeof (float)));
-      }
-  g_auto (GStrv) skipped = NULL;
-  if (!hone_graph_load_tensors (g, st, replace ? HONE_LOAD_ALLOW_HEAD_MISMATCH : HONE_LOAD_STRICT,
-                                &skipped, error))
-    return FALSE;
-  if (replace && !mismatch)
-    for (int i = 0; head[i]; i++)
-      {
-        int id = hone_graph_find (g, head[i]);
-        memcpy (hone_graph_value_data (g, id), fresh->pdata[i],
-                (gsize) hone_shape_numel (&hone_graph_value (g, id)->shape) * sizeof (float));
-      }
-  t->head_replaced = replace;
-  return TRUE;
-}
-
-static gboolean
-parse_norm (const char *text, float *out, int n)
-{
-  g_auto (GStrv) parts = g_strsplit (text ? text : "", ",", -1);
-  if ((int) g_strv_length (parts) != n)
-    return FALSE;
-  for (int c = 0; c < n; c++)
-    {
-      char *end = NULL;
-      double v = g_ascii_strtod (parts[c], &end);
-      if (end == parts[c] || *end != '\0' || !isfinite (v))
-        return FALSE;
-      out[c] = (float) v;
-    }
-  return TRUE;
-}
-
-void
-hone_model_info_read (GHashTable *md, HoneModelInfo *info)
-{
-  g_return_if_fail (info != NULL);
-  *info = (HoneModelInfo) { 0 };
-  if (!md)
-    return;
-  const char *arch = g_hash_table_lookup (md, "hone.arch");
-  if (arch && hone_arch_find (arch))
-    info->arch = g_strdup (arch);
-  const char *input = g_hash_table_lookup (md, "hone.input");
-  g_auto (GStrv) dims = g_strsplit (input ? input : "", "x", -1);
-  gint64 chw[3] = { 0 };
-  gboolean ok = g_strv_length (dims) == 3;
-  for (int i = 0; ok && i < 3; i++)
-    ok = g_ascii_string_to_signed (dims[i], 10, 1, HONE_ARCH_MAX_SIZE, &chw[i], NULL);
-  if (ok)
-    {
-      info->channels = (int) chw[0];
-      info->height = (int) chw[1];
-      info->width = (int) chw[2];
-      int n = MIN (info->channels, 4);
-      info->has_norm = parse_norm (g_hash_table_lookup (md, "hone.mean"), info->mean, n)
-                       && parse_norm (g_hash_table_lookup (md, "hone.std"), info->std, n);
-    }
-  const char *classes = g_hash_table_lookup (md, "hone.classes");
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  if (classes && json_parser_load_from_data (parser, classes, -1, NULL)
-      && JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
-    info->n_classes = (int) json_array_get_length (json_node_get_array (json_parser_get_root (parser)));
-}
-
-void
-hone_model_info_clear (HoneModelInfo *info)
-{
-  g_clear_pointer (&info->arch, g_free);
-}
-
-/* model.source: a model Hone wrote; ONNX files and the zoo come later. */
-static gboolean
-read_model_source (const char *path, HoneModelInfo *m, GError **error)
-{
-  if (!g_str_has_suffix (path, ".safetensors"))
-    {
-      g_set_error (error, HONE_ERROR, HONE_ERROR_UNSUPPORTED,
-                   "model.source = %s: this version reads models Hone wrote (.safetensors, such "
-                   "as a run's final.safetensors); for other weights use model.arch with "
-                   "model.weights", path);
-      return FALSE;
-    }
-  g_autoptr (HoneSafetensors) st = hone_safetensors_open (path, error);
-  if (!st)
-    return FALSE;
-  hone_model_info_read (hone_safetensors_metadata (st), m);
-  if (!m->arch || m->channels == 0)
-    {
-      g_set_error (error, HONE_ERROR, HONE_ERROR_MISMATCH,
-                   "model.source = %s: the file does not say which architecture and input it is "
-                   "for (metadata hone.arch and hone.input, which Hone writes into a run's model "
-                   "files); for bare weights use model.arch with model.weights", path);
-      return FALSE;
-    }
-  return TRUE;
-}
-
+/* The model: model.source (a file Hone wrote, an ONNX file, zoo:NAME) or
+ * model.arch with model.weights, through HoneModel; the head is replaced
+ * when model.classes differs from it or model.replace_head asks. */
 static gboolean
 setup_model (HoneTrainer *t, gboolean resuming, GError **error)
 {
   const HoneRecipe *r = t->recipe;
-  g_auto (HoneModelInfo) source = { 0 };
-  if (r->source && r->source[0] && !read_model_source (r->source, &source, error))
-    return FALSE;
-  const char *arch_name = source.arch ? source.arch : r->arch;
-  t->arch = arch_name ? hone_arch_find (arch_name) : NULL;
-  if (!t->arch)
+  gboolean from_source = r->source && r->source[0];
+  if (!from_source && !(r->arch && hone_arch_find (r->arch)))
     {
       g_autofree char *names = arch_names ();
       g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
@@ -1159,44 +1029,57 @@ setup_model (HoneTrainer *t, gboolean resuming, GError **error)
                    r->classes, t->data_classes, r->data_source, t->data_classes);
       return FALSE;
     }
-  HoneArchOptions opts;
-  hone_arch_options_init (&opts, t->arch);
-  opts.classes = t->n_classes;
-  opts.channels = r->channels > 0 ? r->channels : source.arch ? source.channels
-                                                               : t->arch->default_channels;
-  opts.height = r->height > 0 ? r->height : source.arch ? source.height : t->arch->default_size;
-  opts.width = r->width > 0 ? r->width : source.arch ? source.width : t->arch->default_size;
-  opts.seed = r->seed;
+  HoneModelOptions mo;
+  hone_model_options_init (&mo);
+  mo.classes = t->n_classes;
+  mo.replace_head = r->replace_head;
+  mo.channels = r->channels;
+  mo.height = r->height;
+  mo.width = r->width;
+  mo.seed = r->seed;
   if (r->dropout > 0.0)
-    opts.dropout = r->dropout;
-  t->graph = hone_arch_build (t->arch->name, &opts, error);
-  if (!t->graph)
-    return FALSE;
+    mo.dropout = r->dropout;
+  if (from_source)
+    {
+      t->model = hone_model_load (r->source, &mo, error);
+      if (!t->model)
+        return FALSE;
+    }
+  else
+    {
+      t->model = hone_model_build (r->arch, &mo, error);
+      if (!t->model)
+        return FALSE;
+      /* a resumed run takes its weights from the checkpoint */
+      if (r->weights && r->weights[0] && !resuming
+          && !hone_model_load_weights (t->model, r->weights, r->replace_head, error))
+        return FALSE;
+    }
+  t->graph = t->model->graph;
+  t->model_name = t->model->arch ? t->model->arch : t->model->source;
+  t->head_replaced = t->model->head_replaced;
   hone_rng_init (hone_graph_rng (t->graph), r->seed, 0x64726f70u);   /* "drop" */
   t->input_id = hone_graph_input (t->graph, 0);
   t->output_id = hone_graph_output (t->graph, 0);
 
-  t->format.channels = opts.channels;
-  t->format.height = opts.height;
-  t->format.width = opts.width;
+  /* the normalisation the model expects (its file's, or the defaults),
+   * unless the recipe gives one */
+  int channels = t->model->channels;
+  t->format.channels = channels;
+  t->format.height = t->model->height;
+  t->format.width = t->model->width;
+  memcpy (t->format.mean, t->model->mean, sizeof t->format.mean);
+  memcpy (t->format.std, t->model->std, sizeof t->format.std);
   gboolean given = FALSE;
   for (int c = 0; c < 4; c++)
     given |= r->std[c] != 0.0f;
-  hone_default_normalization (opts.channels, t->format.mean, t->format.std);
-  if (source.has_norm && source.channels == opts.channels)
-    for (int c = 0; c < MIN (opts.channels, 4); c++)
-      {
-        /* the model was trained on inputs normalised this way */
-        t->format.mean[c] = source.mean[c];
-        t->format.std[c] = source.std[c];
-      }
-  for (int c = 0; given && c < MIN (opts.channels, 4); c++)
+  for (int c = 0; given && c < MIN (channels, 4); c++)
     {
       if (r->std[c] == 0.0f)
         {
           g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
                        "model.std gives no value for channel %d of the model's %d: give one value "
-                       "for every channel, or one per channel", c + 1, opts.channels);
+                       "for every channel, or one per channel", c + 1, channels);
           return FALSE;
         }
       t->format.mean[c] = r->mean[c];
@@ -1207,10 +1090,6 @@ setup_model (HoneTrainer *t, gboolean resuming, GError **error)
   for (int c = 0; c < t->n_classes; c++)
     t->class_names[c] = c < t->data_classes ? g_strdup (hone_dataset_class_name (t->ds, c))
                                             : g_strdup_printf ("class %d", c);
-
-  const char *weights = source.arch ? r->source : r->weights;
-  if (weights && weights[0] && !resuming && !load_weights (t, weights, error))
-    return FALSE;
   return TRUE;
 }
 
@@ -1447,7 +1326,7 @@ save_checkpoint (HoneTrainer *t, GError **error)
     return FALSE;
 
   hone_safetensors_writer_set_metadata (w, "format", CHECKPOINT_FORMAT);
-  hone_safetensors_writer_set_metadata (w, "arch", t->arch->name);
+  hone_safetensors_writer_set_metadata (w, "arch", t->model_name);
   md_set_int (w, "classes", t->n_classes);
   md_set_int (w, "moments", n_moments);
   md_set_int (w, "epoch", t->epoch);
@@ -1558,12 +1437,12 @@ load_checkpoint (HoneTrainer *t, GError **error)
   int64_t classes = 0, moments = 0;
   if (!md_get_int (md, "classes", path, &classes, error) || !md_get_int (md, "moments", path, &moments, error))
     return FALSE;
-  if (g_strcmp0 (g_hash_table_lookup (md, "arch"), t->arch->name) != 0 || classes != t->n_classes)
+  if (g_strcmp0 (g_hash_table_lookup (md, "arch"), t->model_name) != 0 || classes != t->n_classes)
     {
       g_set_error (error, HONE_ERROR, HONE_ERROR_MISMATCH,
                    "checkpoint %s was made for %s with %" G_GINT64_FORMAT " classes, but the recipe "
                    "asks for %s with %d (model.arch, model.classes)", path,
-                   (const char *) g_hash_table_lookup (md, "arch"), classes, t->arch->name, t->n_classes);
+                   (const char *) g_hash_table_lookup (md, "arch"), classes, t->model_name, t->n_classes);
       return FALSE;
     }
   int n_moments = hone_optimizer_n_moments (t->opt);
@@ -1722,7 +1601,8 @@ static GHashTable *
 model_metadata (HoneTrainer *t)
 {
   GHashTable *md = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  g_hash_table_insert (md, "hone.arch", g_strdup (t->arch->name));
+  if (t->model->arch)
+    g_hash_table_insert (md, "hone.arch", g_strdup (t->model->arch));
   g_hash_table_insert (md, "hone.input", g_strdup_printf ("%dx%dx%d", t->format.channels,
                                                           t->format.height, t->format.width));
   GString *mean = g_string_new (NULL), *std = g_string_new (NULL);
@@ -2135,7 +2015,7 @@ export_final_onnx (HoneTrainer *t)
 {
   g_autofree char *path = g_build_filename (t->run_dir, "final.onnx", NULL);
   HoneOnnxExportInfo info = {
-    .arch = t->arch->name,
+    .arch = t->model_name,
     .class_names = (const char *const *) t->class_names,
     .n_classes = t->n_classes,
     .channels = t->format.channels,
@@ -2219,7 +2099,7 @@ finish_run (HoneTrainer *t, HoneFinishReason reason, GError **error)
   json_add_string (b, "run", t->run_dir);
   json_add_string (b, "split", split);
   json_add_string (b, "reason", hone_finish_reason_name (reason));
-  json_add_string (b, "arch", t->arch->name);
+  json_add_string (b, "arch", t->model_name);
   json_add_int (b, "epochs", MIN (t->epoch - (t->batch == 0 ? 1 : 0), r->epochs));
   json_add_int (b, "steps", hone_optimizer_n_steps (t->opt));
   json_add_string (b, "stop_metric", r->stop_metric == HONE_STOP_VAL_LOSS ? "val_loss" : "val_accuracy");
@@ -2459,7 +2339,7 @@ hone_trainer_free (HoneTrainer *t)
   hone_loader_free (t->val_loader);
   hone_train_step_free (t->step);
   hone_optimizer_free (t->opt);
-  hone_graph_free (t->graph);
+  hone_model_free (t->model);
   hone_split_clear (&t->split);
   if (t->val_ds != t->ds)
     hone_dataset_free (t->val_ds);

@@ -66,6 +66,7 @@
 #include "data/hone-loader.h"
 #include "hone-error.h"
 #include "hone-graph.h"
+#include "hone-model.h"
 #include "hone-recipe.h"
 
 G_BEGIN_DECLS
@@ -141,21 +142,7 @@ JsonNode *hone_evaluation_to_json (const HoneEvaluation *ev);
  * ImageNet's for three, 0.5 and 0.5 otherwise. */
 void hone_default_normalization (int channels, float *mean, float *std);
 
-/* What a model file Hone wrote (a run's final.safetensors, best.safetensors)
- * says about itself in its metadata: hone.arch, hone.input, hone.mean,
- * hone.std, hone.classes.  Absent or malformed entries read as unset. */
-typedef struct
-{
-  char *arch;                   /* a built-in architecture, or NULL */
-  int channels, height, width;  /* 0 when hone.input is absent */
-  gboolean has_norm;            /* mean and std for each of the channels */
-  float mean[4], std[4];
-  int n_classes;                /* names in hone.classes, 0 when absent */
-} HoneModelInfo;
-
-void hone_model_info_read  (GHashTable *metadata, HoneModelInfo *info);
-void hone_model_info_clear (HoneModelInfo *info);
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (HoneModelInfo, hone_model_info_clear)
+/* HoneModelInfo, hone_model_info_read: hone-model.h */
 
 /* ---- events ------------------------------------------------------------ */
 

@@ -42,7 +42,7 @@ def case(fn):
 
 def test_help():
     p = run("--help")
-    for cmd in ("info", "predict", "bench", "train", "eval", "export"):
+    for cmd in ("info", "predict", "bench", "train", "eval", "zoo", "pretrain", "export"):
         assert cmd in p.stdout, f"--help does not list {cmd}"
         q = run(cmd, "--help")
         assert "--json" in q.stdout and "Usage" in q.stdout, f"{cmd} --help: {q.stdout}"
@@ -149,6 +149,162 @@ def test_predict_matches_torch():
             p = run("predict", "--arch", arch, "--weights", w, "--classes", str(classes + 1),
                     "--input", i, "--output", o, expect=1)
             assert ".weight" in p.stderr and "shape" in p.stderr and w in p.stderr, p.stderr
+
+
+# ---- the model zoo ---------------------------------------------------------------
+
+DEFAULT_ZOO = "cnn-s-fmnist0-4"    # the default recipe's model
+
+
+def write_f32_safetensors(path, name, shape, values, metadata=None):
+    """A safetensors file of one F32 tensor, by hand (no torch in this suite)."""
+    import struct
+    header = {name: {"dtype": "F32", "shape": list(shape), "data_offsets": [0, 4 * len(values)]}}
+    if metadata:
+        header["__metadata__"] = metadata
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + struct.pack(f"<{len(values)}f", *values))
+
+
+def write_grey_png(path, width, height, pixel):
+    """An 8-bit grey PNG, by hand: pixel(x, y) -> 0..255."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
+    raw = b"".join(b"\0" + bytes(pixel(x, y) for x in range(width)) for y in range(height))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_zoo_list():
+    p = run("zoo")
+    assert DEFAULT_ZOO in p.stdout and "accuracy" in p.stdout and "%" in p.stdout, p.stdout
+    p = run("zoo", "--json", "--verify")
+    z = json.loads(p.stdout)
+    names = [m["name"] for m in z["models"]]
+    assert DEFAULT_ZOO in names, names
+    for m in z["models"]:
+        assert m["source"] == "zoo:" + m["name"]
+        assert os.path.getsize(m["file"]) == m["bytes"] <= 10_000_000, m["name"]
+        assert 0.5 < m["accuracy"] <= 1 and m["correct"] <= m["samples"], m
+        assert m["classes"] and m["arch"] and m["input"].count("x") == 2, m
+    env = dict(os.environ, HONE_ZOO_DIR="/nonexistent/zoo")
+    q = subprocess.run([CLI, "zoo"], capture_output=True, text=True, env=env)
+    assert q.returncode == 1 and "/nonexistent/zoo" in q.stderr and "HONE_ZOO_DIR" in q.stderr, q.stderr
+    p = run("info", "zoo:nosuchmodel", expect=1)
+    assert "zoo:nosuchmodel" in p.stderr and DEFAULT_ZOO in p.stderr, p.stderr
+
+
+def test_info_model():
+    p = run("info", "zoo:" + DEFAULT_ZOO)
+    assert "conv1" in p.stdout and "T-shirt/top" in p.stdout and "FLOPs" in p.stdout, p.stdout
+    p = run("info", "zoo:" + DEFAULT_ZOO, "--trainable", "head", "--json")
+    info = json.loads(p.stdout)
+    assert info["classes"] == ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"], info["classes"]
+    assert info["input"] == [1, 28, 28] and info["arch"] == "cnn-s" and info["format"] == "hone"
+    assert info["trainable_params"] == 128 * 5 + 5 and info["flops"] > 0, info["trainable_params"]
+    assert info["head"] == ["fc.weight", "fc.bias"]
+    with tempfile.TemporaryDirectory() as d:
+        bare = os.path.join(d, "bare.safetensors")
+        write_f32_safetensors(bare, "fc.weight", (2, 3), [0.5] * 6)
+        p = run("info", bare)
+        assert "fc.weight" in p.stdout and "F32" in p.stdout and "(2, 3)" in p.stdout, p.stdout
+        p = run("info", bare, "--json")
+        t = json.loads(p.stdout)
+        assert t["tensors"] == [{"name": "fc.weight", "dtype": "F32", "shape": [2, 3]}], t
+        p = run("info", os.path.join(d, "missing.safetensors"), expect=1)
+        assert "missing.safetensors" in p.stderr, p.stderr
+        p = run("info", "zoo:" + DEFAULT_ZOO, "--arch", "cnn-s", expect=2)
+
+
+def test_predict_model():
+    with tempfile.TemporaryDirectory() as d:
+        # the tensor form: logits for two images (already normalised)
+        i = os.path.join(d, "in.safetensors")
+        o = os.path.join(d, "out.safetensors")
+        write_f32_safetensors(i, "input", (2, 1, 28, 28), [0.0] * 784 + [1.0] * 784)
+        p = run("predict", "--model", "zoo:" + DEFAULT_ZOO, "--input", i, "--output", o, "--json")
+        out = json.loads(p.stdout)
+        assert out["samples"] == 2 and out["classes"] == 5 and len(out["predictions"]) == 2, out
+        with open(o, "rb") as f:
+            data = f.read()
+        import struct
+        (n,) = struct.unpack("<Q", data[:8])
+        header = json.loads(data[8:8 + n])
+        assert header["logits"]["shape"] == [2, 5], header
+        assert "Coat" in header["__metadata__"]["hone.classes"], header["__metadata__"]
+
+        # the image form: top-k with class names
+        trousers = os.path.join(d, "trousers.png")
+        write_grey_png(trousers, 28, 28, lambda x, y: 200 if 3 <= y <= 26 and (8 <= x <= 12 or 16 <= x <= 20) or (3 <= y <= 8 and 8 <= x <= 20) else 0)
+        p = run("predict", "--model", "zoo:" + DEFAULT_ZOO, trousers, "--top", "2")
+        assert "trousers.png" in p.stdout and "%" in p.stdout, p.stdout
+        p = run("predict", "--model", "zoo:" + DEFAULT_ZOO, trousers, trousers, "--top", "3", "--json")
+        r = json.loads(p.stdout)
+        assert len(r["images"]) == 2 and len(r["images"][0]["top"]) == 3, r
+        top = r["images"][0]["top"]
+        names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"]
+        assert all(t["name"] == names[t["class"]] for t in top), top
+        assert top[0]["probability"] >= top[1]["probability"] >= top[2]["probability"], top
+        assert abs(sum(t["probability"] for t in
+                       json.loads(run("predict", "--model", "zoo:" + DEFAULT_ZOO, trousers, "--top", "9",
+                                      "--json").stdout)["images"][0]["top"]) - 1) < 1e-5
+        # errors: a bad image is named, images need --model, not both forms
+        bad = os.path.join(d, "bad.png")
+        with open(bad, "wb") as f:
+            f.write(b"not an image")
+        p = run("predict", "--model", "zoo:" + DEFAULT_ZOO, trousers, bad, expect=1)
+        assert "bad.png" in p.stderr and "trousers.png" in p.stdout, p.stderr
+        p = run("predict", "--arch", "cnn-s", trousers, expect=2)
+        assert "--model" in p.stderr, p.stderr
+        p = run("predict", "--model", "zoo:" + DEFAULT_ZOO, "--input", i, expect=2)
+        assert "--output" in p.stderr, p.stderr
+
+
+def test_pretrain_zoo():
+    with tempfile.TemporaryDirectory() as d:
+        zoo = os.path.join(d, "zoo")
+        p = run("pretrain", "--epochs", "1", "--set", "data.limit=200", "--set", "train.threads=2",
+                "--run", os.path.join(d, "run"), "-o", zoo, "--name", "tiny")
+        with open(os.path.join(zoo, "zoo.json")) as f:
+            manifest = json.load(f)
+        (m,) = manifest["models"]
+        assert m["name"] == "tiny" and m["arch"] == "cnn-s" and m["split"] == "fmnist-test:0-4", m
+        assert m["samples"] == 5000 and m["classes"][0] == "T-shirt/top", m
+        assert "source=fmnist:0-4" in m["recipe"], m["recipe"]
+        path = os.path.join(zoo, m["file"])
+        assert os.path.getsize(path) == m["bytes"], m
+        import hashlib
+        with open(path, "rb") as f:
+            data = f.read()
+        assert hashlib.sha256(data).hexdigest() == m["sha256"]
+        env = dict(os.environ, HONE_ZOO_DIR=zoo)
+        q = subprocess.run([CLI, "zoo", "--json"], capture_output=True, text=True, env=env)
+        assert q.returncode == 0 and json.loads(q.stdout)["models"][0]["correct"] == m["correct"], q.stderr
+        # --from-run records a finished run again without training
+        p = run("pretrain", "--from-run", os.path.join(d, "run"), "-o", zoo, "--name", "again", "--json")
+        assert json.loads(p.stdout)["correct"] == m["correct"], p.stdout
+        # a damaged file is refused wherever it is used
+        with open(path, "r+b") as f:
+            f.seek(len(data) - 3)
+            f.write(b"\x01\x02\x03")
+        q = subprocess.run([CLI, "info", "zoo:tiny"], capture_output=True, text=True, env=env)
+        assert q.returncode == 1 and "SHA-256" in q.stderr and path in q.stderr, q.stderr
+        q = subprocess.run([CLI, "zoo", "--verify"], capture_output=True, text=True, env=env)
+        assert q.returncode == 1 and "tiny" in q.stderr, q.stderr
+        q = subprocess.run([CLI, "train", "--set", "model.source=zoo:tiny", "--out", os.path.join(d, "r2")],
+                           capture_output=True, text=True, env=env)
+        assert q.returncode == 1 and "SHA-256" in q.stderr, q.stderr
+        p = run("pretrain", "--classes", "3-4", "-o", zoo, expect=2)
+        assert "--classes" in p.stderr, p.stderr
+        p = run("pretrain", "--arch", "vgg", "-o", zoo, expect=2)
+        assert "vgg" in p.stderr, p.stderr
 
 
 QUICK = ["--set", "data.limit=300", "--set", "train.epochs=1", "--set", "freeze.mode=head",
@@ -289,6 +445,11 @@ case(test_info_json)
 case(test_bench_json)
 case(test_predict_bad_files)
 case(test_export)
+if not WITH_TORCH:
+    case(test_zoo_list)
+    case(test_info_model)
+    case(test_predict_model)
+    case(test_pretrain_zoo)
 if not WITH_TORCH:    # training runs are no parity check: run them once
     case(test_train_errors)
     case(test_train_eval_resume)

@@ -389,8 +389,9 @@ test_defaults (void)
   g_autoptr (HoneRecipe) r = hone_recipe_new ();
   assert_valid (r);
 
-  g_assert_cmpstr (r->arch, ==, "cnn-s");
-  g_assert_null (r->source);
+  /* the default fine-tunes the zoo's cnn-s (classes 0-4) on classes 5-9 */
+  g_assert_null (r->arch);
+  g_assert_cmpstr (r->source, ==, "zoo:cnn-s-fmnist0-4");
   g_assert_null (r->weights);
   g_assert_cmpstr (r->data_source, ==, "fmnist:5-9");
   g_assert_cmpint (r->epochs, ==, 5);
@@ -405,7 +406,8 @@ test_defaults (void)
   g_assert_cmpint (r->schedule.kind, ==, HONE_SCHEDULE_COSINE);
   g_assert_cmpint (r->schedule.warmup, ==, HONE_WARMUP_LINEAR);
   g_assert_cmpfloat (r->schedule.warmup_epochs, ==, 1.0);
-  g_assert_cmpint (r->freeze_mode, ==, HONE_FREEZE_NONE);
+  g_assert_cmpint (r->freeze_mode, ==, HONE_FREEZE_LAST);
+  g_assert_cmpint (r->freeze_blocks, ==, 1);
   g_assert_cmpint (r->loss.kind, ==, HONE_LOSS_CROSS_ENTROPY);
   g_assert_null (r->loss.class_weights);
   g_assert_true (r->shuffle && r->augment_enabled && r->restore_best);
@@ -1018,6 +1020,7 @@ test_cross_field (void)
   set_ok (r, "optimizer.nesterov=false");
 
   /* Progressive unfreezing: increasing epochs within the run, something frozen. */
+  set_ok (r, "freeze.mode=none");
   set_ok (r, "layers.unfreeze=2:layer4,4:layer3");
   assert_invalid (r, "layers.unfreeze", "freeze.mode = none", NULL);
   set_ok (r, "freeze.mode=head");

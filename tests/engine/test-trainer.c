@@ -999,9 +999,10 @@ test_model_source (void)
   g_assert_nonnull (strstr (error->message, bare));
   g_assert_nonnull (strstr (error->message, "model.weights"));
   g_clear_error (&error);
+  /* an ONNX file goes to the importer: a missing one is named */
   set (rb, "model.source=model.onnx");
   g_assert_null (hone_trainer_new (rb, bdir, &error));
-  g_assert_error (error, HONE_ERROR, HONE_ERROR_UNSUPPORTED);
+  g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, "model.onnx"));
 }
 

@@ -28,6 +28,7 @@ typedef struct
 /* As tests/parity/torch_weights.py CONFIGS. */
 static const Config configs[] = {
   { "resnet18", 1000, 3, 64 },
+  { "resnet34", 1000, 3, 64 },
   { "mobilenet_v2", 1000, 3, 64 },
   { "cnn-s", 10, 1, 28 },
 };
@@ -218,6 +219,19 @@ test_head_replacement (void)
       g_assert_cmpuint (g_strv_length (skipped), ==, 2);
       g_assert_true (g_strv_contains ((const char *const *) skipped, head[0]));
       g_assert_true (g_strv_contains ((const char *const *) skipped, head[1]));
+
+      /* the same through HoneModel, as model.arch with model.weights does */
+      HoneModelOptions mo;
+      hone_model_options_init (&mo);
+      mo.classes = 10;
+      mo.channels = 3;
+      mo.height = mo.width = 64;
+      g_autoptr (HoneModel) m = hone_model_build (arch[i], &mo, &error);
+      g_assert_no_error (error);
+      g_assert_true (hone_model_load_weights (m, weights, FALSE, &error));
+      g_assert_no_error (error);
+      g_assert_true (m->head_replaced);
+      g_assert_cmpint (m->n_classes, ==, 10);
     }
 }
 

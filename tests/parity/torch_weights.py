@@ -3,8 +3,8 @@
 
     torch_weights.py make OUTDIR REFDIR
         Writes torch-ARCH.safetensors (a state_dict, as torch has it, num_batches_tracked included)
-        and torch-ARCH-io.safetensors ("input" and the eval-mode "logits" for it) for resnet18 and
-        mobilenet_v2 (torchvision, 1000 classes, 3x64x64 input) and cnn-s (cnn_s.py, 10 classes,
+        and torch-ARCH-io.safetensors ("input" and the eval-mode "logits" for it) for resnet18,
+        resnet34 and mobilenet_v2 (torchvision, 1000 classes, 3x64x64 input) and cnn-s (cnn_s.py, 10 classes,
         1x28x28).  BatchNorm weights and running statistics are randomised so that a forward pass
         depends on every tensor.
 
@@ -30,6 +30,7 @@ from hone_safetensors import load_file, save_file  # noqa: E402
 CONFIGS = {
     # arch: (classes, channels, input size)
     "resnet18": (1000, 3, 64),
+    "resnet34": (1000, 3, 64),
     "mobilenet_v2": (1000, 3, 64),
     "cnn-s": (10, 1, 28),
 }
