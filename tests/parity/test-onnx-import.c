@@ -18,20 +18,6 @@
 
 static const char *zoo;
 
-static void
-model_free (HoneModel *m)
-{
-  if (!m)
-    return;
-  hone_graph_free (m->graph);
-  g_free (m->source);
-  g_free (m->format);
-  g_free (m->arch);
-  g_free (m->description);
-  g_strfreev (m->class_names);
-  g_strfreev (m->head_params);
-  g_free (m);
-}
 
 static HoneModel *
 import (const char *name, const HoneModelOptions *opts, GError **error)
@@ -87,7 +73,7 @@ test_metadata (void)
   g_assert_cmpstr (m->format, ==, "onnx");
   g_assert_true (g_str_has_prefix (m->description, "ONNX model, opset 13, "));
   check_tiny_logits (m);
-  model_free (m);
+  hone_model_free (m);
 
   m = import ("tiny-plain.onnx", &o, &error);
   g_assert_no_error (error);
@@ -106,7 +92,7 @@ test_metadata (void)
   g_assert_cmpstr (m->head_params[0], ==, "fc.weight");
   g_assert_cmpstr (m->head_params[1], ==, "fc.bias");
   g_assert_null (m->head_params[2]);
-  model_free (m);
+  hone_model_free (m);
 }
 
 static void
@@ -118,7 +104,7 @@ test_dynamic_batch (void)
   g_assert_no_error (error);
   g_assert_cmpint (m->channels, ==, 3);
   check_tiny_logits (m);
-  model_free (m);
+  hone_model_free (m);
 }
 
 static void
@@ -223,9 +209,9 @@ test_head_gemm (void)
   g_assert_cmpmem (wd, 5120 * sizeof (float),
                    hone_graph_value_data (m2->graph, hone_graph_find (m2->graph, "fc.weight")),
                    5120 * sizeof (float));
-  model_free (m2);
+  hone_model_free (m2);
   train_a_little (m, 4);
-  model_free (m);
+  hone_model_free (m);
 
   /* a fresh head of the file's own size */
   o.classes = 0;
@@ -234,7 +220,7 @@ test_head_gemm (void)
   g_assert_no_error (error);
   g_assert_true (m->head_replaced);
   g_assert_cmpint (m->n_classes, ==, 1000);
-  model_free (m);
+  hone_model_free (m);
 }
 
 static void
@@ -253,7 +239,7 @@ test_head_conv (void)
   g_assert_cmpint (w->shape.rank, ==, 4);
   g_assert_cmpint (w->shape.d[0], ==, 7);
   train_a_little (m, 4);
-  model_free (m);
+  hone_model_free (m);
 }
 
 static void
@@ -267,7 +253,7 @@ test_head_matmul (void)
   g_assert_cmpstr (m->head_params[0], ==, "fc.weight");
   g_assert_nonnull (m->head_params[1]);
   check_tiny_logits (m);
-  model_free (m);
+  hone_model_free (m);
 
   o.classes = 3;
   m = import ("tiny-matmul.onnx", &o, &error);
@@ -275,7 +261,7 @@ test_head_matmul (void)
   g_assert_true (m->head_replaced);
   g_assert_cmpint (m->n_classes, ==, 3);
   train_a_little (m, 3);
-  model_free (m);
+  hone_model_free (m);
 }
 
 static void
@@ -300,7 +286,7 @@ count_blocks (const char *file, const char *const *expect)
   for (guint i = 0; i < blocks->len; i++)
     g_assert_cmpstr (blocks->pdata[i], ==, expect[i]);
   g_string_free (s, TRUE);
-  model_free (m);
+  hone_model_free (m);
 }
 
 static void
@@ -334,7 +320,7 @@ test_blocks (void)
   g_assert_cmpint (hone_graph_value (m->graph, rm)->kind, ==, HONE_VALUE_BUFFER);
   int bw = hone_graph_find (m->graph, "layer2.0.downsample.1.weight");
   g_assert_cmpint (hone_graph_value (m->graph, bw)->kind, ==, HONE_VALUE_PARAM);
-  model_free (m);
+  hone_model_free (m);
 }
 
 static void
@@ -350,7 +336,7 @@ test_input_size (void)
   g_assert_cmpint (m->width, ==, 80);
   g_assert_true (hone_graph_plan (m->graph, 1, FALSE, &error));
   g_assert_true (hone_graph_forward (m->graph, 1, FALSE, &error));
-  model_free (m);
+  hone_model_free (m);
 
   o = defaults ();
   o.channels = 1;

@@ -30,20 +30,6 @@ typedef struct
 static double lr = 0.1;
 static int batch = 2;
 
-static void
-model_free (HoneModel *m)
-{
-  if (!m)
-    return;
-  hone_graph_free (m->graph);
-  g_free (m->source);
-  g_free (m->format);
-  g_free (m->arch);
-  g_free (m->description);
-  g_strfreev (m->class_names);
-  g_strfreev (m->head_params);
-  g_free (m);
-}
 
 static float *
 read_tensor (HoneSafetensors *st, const char *name, HoneShape *shape)
@@ -254,7 +240,7 @@ test_case (gconstpointer data)
   check_forward (model, st, train);
   if (train)
     check_step (model, st);
-  model_free (model);
+  hone_model_free (model);
 }
 
 int
