@@ -92,9 +92,9 @@ static int
 run_command (const HoneCliCommand *cmd, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *param = g_strdup_printf ("%s%s%s", cmd->name, cmd->parameter ? " " : "",
-                                            cmd->parameter ? cmd->parameter : "");
-  g_autoptr (GOptionContext) context = g_option_context_new (param);
+  /* GOption prints "Usage: PRGNAME [OPTION…] PARAMETER", and PRGNAME
+   * already names the command (below) */
+  g_autoptr (GOptionContext) context = g_option_context_new (cmd->parameter);
   GOptionEntry common[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &hone_cli_json, "Print results as JSON", NULL },
     { "threads", 0, 0, G_OPTION_ARG_INT, &hone_cli_threads, "Threads to use (default: one per core)", "N" },

@@ -347,7 +347,9 @@ assign_names (OnnxImport *imp, const gboolean *in_head)
     {
       const Onnx__NodeProto *n = gp->node[i];
       const char *p = paths->pdata[i];
-      if (!*p)
+      if (!*p && n->name && n->name[0] == '/' && !strchr (n->name + 1, '/'))
+        imp->layer[i] = g_ascii_strdown (n->op_type, -1);   /* torch's "/Flatten": "flatten" */
+      else if (!*p)
         imp->layer[i] = g_strdup (n->name && n->name[0] ? n->name
                                   : n->n_output ? n->output[0] : n->op_type);
       else if (g_hash_table_contains (composite, p))
