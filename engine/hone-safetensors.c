@@ -25,6 +25,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "hone-bytes-private.h"
 #include "hone-ops.h"
 #include "hone-safetensors.h"
 
@@ -929,61 +930,6 @@ hone_safetensors_tensor_shape (const HoneSafetensors *st, int i, HoneShape *shap
 
 /* ---- conversions ------------------------------------------------------- */
 
-static inline guint16
-load_u16 (const guint8 *p)
-{
-  return (guint16) (p[0] | (p[1] << 8));
-}
-
-static inline guint32
-load_u32 (const guint8 *p)
-{
-  guint32 v;
-  memcpy (&v, p, 4);
-  return GUINT32_FROM_LE (v);
-}
-
-static inline guint64
-load_u64 (const guint8 *p)
-{
-  guint64 v;
-  memcpy (&v, p, 8);
-  return GUINT64_FROM_LE (v);
-}
-
-static inline float
-bits_to_float (guint32 bits)
-{
-  float f;
-  memcpy (&f, &bits, 4);
-  return f;
-}
-
-/* IEEE 754 binary16 to binary32, exact (every half is a float). */
-static float
-half_to_float (guint16 h)
-{
-  guint32 sign = (guint32) (h & 0x8000u) << 16;
-  guint32 exp = (h >> 10) & 0x1f;
-  guint32 mant = h & 0x3ff;
-  if (exp == 0)
-    {
-      if (mant == 0)
-        return bits_to_float (sign);
-      /* subnormal: mant * 2^-24; normalise it */
-      exp = 127 - 15 + 1;
-      while (!(mant & 0x400))
-        {
-          mant <<= 1;
-          exp--;
-        }
-      return bits_to_float (sign | (exp << 23) | ((mant & 0x3ff) << 13));
-    }
-  if (exp == 31)
-    return bits_to_float (sign | 0x7f800000u | (mant << 13));
-  return bits_to_float (sign | ((exp + 127 - 15) << 23) | (mant << 13));
-}
-
 static void
 set_dtype_error (GError **error, const HoneSafetensors *st, const HoneSafetensorsTensor *t,
                  const char *wanted)
@@ -1010,21 +956,21 @@ hone_safetensors_read_f32 (const HoneSafetensors *st, int i, float *out, GError 
         memcpy (out, p, (gsize) n * 4);
 #else
       for (int64_t k = 0; k < n; k++)
-        out[k] = bits_to_float (load_u32 (p + 4 * k));
+        out[k] = hone_bits_to_float (hone_load_le32 (p + 4 * k));
 #endif
       return TRUE;
     case HONE_DTYPE_F16:
       for (int64_t k = 0; k < n; k++)
-        out[k] = half_to_float (load_u16 (p + 2 * k));
+        out[k] = hone_half_to_float (hone_load_le16 (p + 2 * k));
       return TRUE;
     case HONE_DTYPE_BF16:
       for (int64_t k = 0; k < n; k++)
-        out[k] = bits_to_float ((guint32) load_u16 (p + 2 * k) << 16);
+        out[k] = hone_bits_to_float ((guint32) hone_load_le16 (p + 2 * k) << 16);
       return TRUE;
     case HONE_DTYPE_F64:
       for (int64_t k = 0; k < n; k++)
         {
-          guint64 bits = load_u64 (p + 8 * k);
+          guint64 bits = hone_load_le64 (p + 8 * k);
           double d;
           memcpy (&d, &bits, 8);
           out[k] = (float) d;
@@ -1048,15 +994,15 @@ hone_safetensors_read_i64 (const HoneSafetensors *st, int i, int64_t *out, GErro
     {
     case HONE_DTYPE_I64:
       for (int64_t k = 0; k < n; k++)
-        out[k] = (int64_t) load_u64 (p + 8 * k);
+        out[k] = (int64_t) hone_load_le64 (p + 8 * k);
       return TRUE;
     case HONE_DTYPE_I32:
       for (int64_t k = 0; k < n; k++)
-        out[k] = (gint32) load_u32 (p + 4 * k);
+        out[k] = (gint32) hone_load_le32 (p + 4 * k);
       return TRUE;
     case HONE_DTYPE_I16:
       for (int64_t k = 0; k < n; k++)
-        out[k] = (gint16) load_u16 (p + 2 * k);
+        out[k] = (gint16) hone_load_le16 (p + 2 * k);
       return TRUE;
     case HONE_DTYPE_I8:
       for (int64_t k = 0; k < n; k++)

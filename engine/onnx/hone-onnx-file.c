@@ -31,6 +31,7 @@
 
 #include <glib/gstdio.h>
 
+#include "hone-bytes-private.h"
 #include "hone-file-private.h"
 #include "hone-onnx-file-private.h"
 
@@ -643,69 +644,6 @@ hone_onnx_dtype_name (int32_t data_type)
 
 /* ---- conversions ------------------------------------------------------- */
 
-static inline float
-bits_to_float (guint32 bits)
-{
-  float f;
-  memcpy (&f, &bits, 4);
-  return f;
-}
-
-/* IEEE 754 binary16 to binary32, exact: every binary16 value is a
- * binary32 value (subnormals become normal numbers). */
-static float
-half_to_float (guint16 h)
-{
-  guint32 sign = (guint32) (h & 0x8000u) << 16;
-  guint32 exp = (h >> 10) & 0x1f;
-  guint32 mant = h & 0x3ff;
-  if (exp == 31)                                  /* inf, NaN (payload kept) */
-    return bits_to_float (sign | 0x7f800000u | (mant << 13));
-  if (exp == 0)
-    {
-      if (mant == 0)
-        return bits_to_float (sign);
-      /* mant * 2^-24: shift the leading one up to bit 10 */
-      int e = -14;
-      while (!(mant & 0x400))
-        {
-          mant <<= 1;
-          e--;
-        }
-      return bits_to_float (sign | ((guint32) (e + 127) << 23) | ((mant & 0x3ff) << 13));
-    }
-  return bits_to_float (sign | ((exp - 15 + 127) << 23) | (mant << 13));
-}
-
-/* bfloat16 is the top half of a binary32. */
-static inline float
-bf16_to_float (guint16 h)
-{
-  return bits_to_float ((guint32) h << 16);
-}
-
-static inline guint16
-le16 (const guint8 *p)
-{
-  return (guint16) (p[0] | (p[1] << 8));
-}
-
-static inline guint32
-le32 (const guint8 *p)
-{
-  guint32 v;
-  memcpy (&v, p, 4);
-  return GUINT32_FROM_LE (v);
-}
-
-static inline guint64
-le64 (const guint8 *p)
-{
-  guint64 v;
-  memcpy (&v, p, 8);
-  return GUINT64_FROM_LE (v);
-}
-
 /* Where a tensor's elements are: raw little-endian bytes (raw_data or
  * external data) or one of the typed fields. */
 typedef struct
@@ -740,22 +678,22 @@ source_get (const Source *src, int64_t i)
   switch (src->dtype)
     {
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
-      v.d = r ? bits_to_float (le32 (r + 4 * i)) : src->f32[i];
+      v.d = r ? hone_bits_to_float (hone_load_le32 (r + 4 * i)) : src->f32[i];
       break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
       if (r)
         {
-          guint64 b = le64 (r + 8 * i);
+          guint64 b = hone_load_le64 (r + 8 * i);
           memcpy (&v.d, &b, 8);
         }
       else
         v.d = src->f64[i];
       break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
-      v.d = half_to_float (r ? le16 (r + 2 * i) : (guint16) src->i32[i]);
+      v.d = hone_half_to_float (r ? hone_load_le16 (r + 2 * i) : (guint16) src->i32[i]);
       break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16:
-      v.d = bf16_to_float (r ? le16 (r + 2 * i) : (guint16) src->i32[i]);
+      v.d = hone_bfloat16_to_float (r ? hone_load_le16 (r + 2 * i) : (guint16) src->i32[i]);
       break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
       v.kind = VAL_SIGNED;
@@ -771,27 +709,27 @@ source_get (const Source *src, int64_t i)
       break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT16:
       v.kind = VAL_SIGNED;
-      v.s = r ? (int16_t) le16 (r + 2 * i) : (int16_t) src->i32[i];
+      v.s = r ? (int16_t) hone_load_le16 (r + 2 * i) : (int16_t) src->i32[i];
       break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16:
       v.kind = VAL_SIGNED;
-      v.s = r ? le16 (r + 2 * i) : (uint16_t) src->i32[i];
+      v.s = r ? hone_load_le16 (r + 2 * i) : (uint16_t) src->i32[i];
       break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
       v.kind = VAL_SIGNED;
-      v.s = r ? (int32_t) le32 (r + 4 * i) : src->i32[i];
+      v.s = r ? (int32_t) hone_load_le32 (r + 4 * i) : src->i32[i];
       break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
       v.kind = VAL_SIGNED;
-      v.s = r ? le32 (r + 4 * i) : (uint32_t) src->u64[i];
+      v.s = r ? hone_load_le32 (r + 4 * i) : (uint32_t) src->u64[i];
       break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
       v.kind = VAL_SIGNED;
-      v.s = r ? (int64_t) le64 (r + 8 * i) : src->i64[i];
+      v.s = r ? (int64_t) hone_load_le64 (r + 8 * i) : src->i64[i];
       break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
       v.kind = VAL_UNSIGNED;
-      v.u = r ? le64 (r + 8 * i) : src->u64[i];
+      v.u = r ? hone_load_le64 (r + 8 * i) : src->u64[i];
       break;
     default:
       g_assert_not_reached ();
