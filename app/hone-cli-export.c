@@ -1,9 +1,9 @@
 /* hone-cli-export.c: `hone-cli export`: write a model as ONNX (for other
  * tools: onnxruntime, OpenCV) or as a Hone safetensors model file.
  *
- * The model is a file Hone wrote (--model, such as a run's
- * final.safetensors, which says its architecture, input, normalisation and
- * classes) or a built-in architecture (--arch, with fresh or --weights
+ * The model is anything hone_model_load reads (--model: a file Hone wrote
+ * such as a run's final.safetensors, an ONNX file, zoo:NAME) or a built-in
+ * architecture (--arch, with fresh or --weights
  * weights).  The output's format follows its extension.  Nothing is
  * trained or evaluated here. */
 #include "config.h"
@@ -51,61 +51,18 @@ model_new (HoneGraph *g, const char *source, const char *format, const char *arc
   m->height = h;
   m->width = w;
   m->n_classes = (int) hone_graph_value (g, hone_graph_output (g, 0))->shape.d[0];
+  m->class_names = g_new0 (char *, m->n_classes + 1);
+  for (int k = 0; k < m->n_classes; k++)
+    m->class_names[k] = g_strdup_printf ("class %d", k);
   hone_default_normalization (c, m->mean, m->std);
   return m;
-}
-
-/* Any model hone_model_load reads: a file Hone wrote, an ONNX file,
- * zoo:NAME. */
-static HoneModel *
-load_hone_file (const char *path, GError **error)
-{
-  return hone_model_load (path, NULL, error);
-}
-
-/* The hone.* metadata of Hone's model files (see hone_model_info_read). */
-static GHashTable *
-model_metadata (const HoneModel *m)
-{
-  GHashTable *md = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  g_hash_table_insert (md, "hone.arch", g_strdup (m->arch));
-  g_hash_table_insert (md, "hone.input", g_strdup_printf ("%dx%dx%d", m->channels, m->height, m->width));
-  GString *mean = g_string_new (NULL), *std = g_string_new (NULL);
-  for (int c = 0; c < MIN (m->channels, 4); c++)
-    {
-      char buf[G_ASCII_DTOSTR_BUF_SIZE];
-      g_string_append_printf (mean, "%s%s", c ? "," : "", g_ascii_dtostr (buf, sizeof buf, m->mean[c]));
-      g_string_append_printf (std, "%s%s", c ? "," : "", g_ascii_dtostr (buf, sizeof buf, m->std[c]));
-    }
-  g_hash_table_insert (md, "hone.mean", g_string_free (mean, FALSE));
-  g_hash_table_insert (md, "hone.std", g_string_free (std, FALSE));
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_array (b);
-  for (int c = 0; c < m->n_classes; c++)
-    {
-      g_autofree char *fallback = g_strdup_printf ("class %d", c);
-      json_builder_add_string_value (b, m->class_names && m->class_names[c] ? m->class_names[c] : fallback);
-    }
-  json_builder_end_array (b);
-  g_autoptr (JsonNode) names = json_builder_get_root (b);
-  g_hash_table_insert (md, "hone.classes", json_to_string (names, FALSE));
-  return md;
 }
 
 static int
 write_model (HoneModel *m, gboolean onnx, GError **error)
 {
-  if (onnx)
-    {
-      if (!hone_onnx_export (m, opt_output, error))
-        return HONE_CLI_EXIT_FAILED;
-    }
-  else
-    {
-      g_autoptr (GHashTable) md = model_metadata (m);
-      if (!hone_graph_save_safetensors (m->graph, opt_output, md, error))
-        return HONE_CLI_EXIT_FAILED;
-    }
+  if (!hone_model_save (m, opt_output, error))
+    return HONE_CLI_EXIT_FAILED;
 
   GStatBuf st;
   gint64 bytes = g_stat (opt_output, &st) == 0 ? (gint64) st.st_size : -1;
@@ -139,7 +96,7 @@ write_model (HoneModel *m, gboolean onnx, GError **error)
     }
   else
     printf ("Wrote %s (%s, input %s, %d classes) to %s, %.1f MB\n", onnx ? "ONNX opset 13" : "safetensors",
-            m->arch, chw, m->n_classes, opt_output, (double) bytes / 1e6);
+            m->arch ? m->arch : m->format, chw, m->n_classes, opt_output, (double) bytes / 1e6);
   return 0;
 }
 
@@ -180,7 +137,7 @@ export_run (int argc, char **argv, GError **error)
 
   HoneModel *m = NULL;
   if (opt_model)
-    m = load_hone_file (opt_model, error);
+    m = hone_model_load (opt_model, NULL, error);   /* a file Hone wrote, ONNX, zoo:NAME */
   else
     {
       HoneGraph *g = hone_cli_build_model (opt_arch, opt_classes, opt_input, opt_weights, error);
