@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "hone-chart-private.h"
 #include "hone-heatmap.h"
 
 #define MARGIN 10.0
@@ -78,18 +79,6 @@ luminance (const GdkRGBA *c)
 /* ---- layout ------------------------------------------------------------- */
 
 static void
-text_size (PangoLayout *layout, const char *text, double *w, double *h)
-{
-  int pw, ph;
-  pango_layout_set_text (layout, text, -1);
-  pango_layout_get_pixel_size (layout, &pw, &ph);
-  if (w)
-    *w = pw;
-  if (h)
-    *h = ph;
-}
-
-static void
 ensure_layouts (HoneHeatmap *self)
 {
   if (self->layout)
@@ -120,14 +109,14 @@ ensure_layout (HoneHeatmap *self)
   ensure_layouts (self);
 
   double lh;
-  text_size (self->layout, "Ag", NULL, &lh);
+  hone_chart_text_size (self->layout, "Ag", NULL, &lh);
   self->line_height = lh;
   self->row_label_width = 0;
   double col_w = 0;
   for (int i = 0; i < self->k; i++)
     {
       double w;
-      text_size (self->layout, self->names[i], &w, NULL);
+      hone_chart_text_size (self->layout, self->names[i], &w, NULL);
       self->row_label_width = MAX (self->row_label_width, w);
       col_w = MAX (col_w, w);
     }
@@ -174,17 +163,6 @@ cell_at (HoneHeatmap *self, double x, double y, int *t, int *p)
 /* ---- drawing ------------------------------------------------------------ */
 
 static void
-show_text (cairo_t *cr, PangoLayout *layout, const char *text, double x, double y,
-           double xalign, double yalign)
-{
-  int w, h;
-  pango_layout_set_text (layout, text, -1);
-  pango_layout_get_pixel_size (layout, &w, &h);
-  cairo_move_to (cr, x - w * xalign, y - h * yalign);
-  pango_cairo_show_layout (cr, layout);
-}
-
-static void
 set_fg (HoneHeatmap *self, cairo_t *cr, double alpha)
 {
   cairo_set_source_rgba (cr, self->fg.red, self->fg.green, self->fg.blue, self->fg.alpha * alpha);
@@ -208,11 +186,11 @@ hone_heatmap_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 
   /* axis titles */
   set_fg (self, cr, 0.7);
-  show_text (cr, self->bold_layout, _("Predicted class"), ox + k * c / 2, MARGIN, 0.5, 0);
+  hone_chart_show_text (cr, self->bold_layout, _("Predicted class"), ox + k * c / 2, MARGIN, 0.5, 0);
   cairo_save (cr);
   cairo_translate (cr, MARGIN + self->shift, oy + k * c / 2);
   cairo_rotate (cr, -G_PI / 2);
-  show_text (cr, self->bold_layout, _("True class"), 0, 0, 0.5, 0);
+  hone_chart_show_text (cr, self->bold_layout, _("True class"), 0, 0, 0.5, 0);
   cairo_restore (cr);
 
   /* class names */
@@ -221,7 +199,7 @@ hone_heatmap_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       gboolean hot_row = i == self->hover_true || i == self->sel_true;
       gboolean hot_col = i == self->hover_pred || i == self->sel_pred;
       set_fg (self, cr, hot_row ? 1 : 0.75);
-      show_text (cr, hot_row ? self->bold_layout : self->layout, self->names[i],
+      hone_chart_show_text (cr, hot_row ? self->bold_layout : self->layout, self->names[i],
                  ox - GAP, oy + (i + 0.5) * c, 1, 0.5);
       set_fg (self, cr, hot_col ? 1 : 0.75);
       PangoLayout *l = hot_col ? self->bold_layout : self->layout;
@@ -230,11 +208,11 @@ hone_heatmap_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
           cairo_save (cr);
           cairo_translate (cr, ox + (i + 0.5) * c, oy - GAP);
           cairo_rotate (cr, -G_PI / 4);
-          show_text (cr, l, self->names[i], 0, 0, 0, 0.5);
+          hone_chart_show_text (cr, l, self->names[i], 0, 0, 0, 0.5);
           cairo_restore (cr);
         }
       else
-        show_text (cr, l, self->names[i], ox + (i + 0.5) * c, oy - GAP, 0.5, 1);
+        hone_chart_show_text (cr, l, self->names[i], ox + (i + 0.5) * c, oy - GAP, 0.5, 1);
     }
 
   /* cells */
@@ -256,12 +234,12 @@ hone_heatmap_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
         cairo_set_source_rgba (cr, tone, tone, tone, self->counts[r * k + p] ? 1 : 0.45);
         if (two_lines)
           {
-            show_text (cr, self->bold_layout, self->count_text[r * k + p], x + c / 2, y + c / 2, 0.5, 0.95);
+            hone_chart_show_text (cr, self->bold_layout, self->count_text[r * k + p], x + c / 2, y + c / 2, 0.5, 0.95);
             cairo_set_source_rgba (cr, tone, tone, tone, 0.8);
-            show_text (cr, self->small_layout, self->share_text[r * k + p], x + c / 2, y + c / 2, 0.5, -0.05);
+            hone_chart_show_text (cr, self->small_layout, self->share_text[r * k + p], x + c / 2, y + c / 2, 0.5, -0.05);
           }
         else
-          show_text (cr, self->small_layout, self->count_text[r * k + p], x + c / 2, y + c / 2, 0.5, 0.5);
+          hone_chart_show_text (cr, self->small_layout, self->count_text[r * k + p], x + c / 2, y + c / 2, 0.5, 0.5);
       }
 
   /* hover and selection outlines */

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "hone-chart-private.h"
 #include "hone-line-chart.h"
 
 #define MAX_TICKS 16
@@ -333,18 +334,6 @@ log_ticks (HoneLineChart *self, Ticks *t, double lo, double hi)
 }
 
 static void
-measure_text (PangoLayout *layout, const char *text, double *w, double *h)
-{
-  int pw, ph;
-  pango_layout_set_text (layout, text, -1);
-  pango_layout_get_pixel_size (layout, &pw, &ph);
-  if (w)
-    *w = pw;
-  if (h)
-    *h = ph;
-}
-
-static void
 ensure_layouts (HoneLineChart *self)
 {
   if (self->layout)
@@ -406,8 +395,8 @@ ensure_layout (HoneLineChart *self)
   ensure_layouts (self);
 
   double th = 0, lh = 0, title_w = 0;
-  measure_text (self->title_layout, self->title ? self->title : "", &title_w, &th);
-  measure_text (self->layout, "0.9", NULL, &lh);
+  hone_chart_text_size (self->title_layout, self->title ? self->title : "", &title_w, &th);
+  hone_chart_text_size (self->layout, "0.9", NULL, &lh);
   self->line_height = lh;
   self->title_height = th;
 
@@ -417,7 +406,7 @@ ensure_layout (HoneLineChart *self)
     {
       ChartSeries *cs = self->series->pdata[s];
       double w;
-      measure_text (self->layout, hone_series_get_name (cs->series), &w, NULL);
+      hone_chart_text_size (self->layout, hone_series_get_name (cs->series), &w, NULL);
       legend_w += 28 + w + 16;
     }
   double top = MARGIN + th;
@@ -506,7 +495,7 @@ ensure_layout (HoneLineChart *self)
   for (int i = 0; i < self->yticks.n; i++)
     {
       double w;
-      measure_text (self->layout, self->yticks.labels[i], &w, NULL);
+      hone_chart_text_size (self->layout, self->yticks.labels[i], &w, NULL);
       self->yticks.label_width = MAX (self->yticks.label_width, w);
     }
   double left = MARGIN + self->yticks.label_width + GAP;
@@ -516,7 +505,7 @@ ensure_layout (HoneLineChart *self)
   if (self->has_data)
     {
       double sample_w;
-      measure_text (self->layout, "00.00", &sample_w, NULL);
+      hone_chart_text_size (self->layout, "00.00", &sample_w, NULL);
       int xtarget = CLAMP ((int) (plot_w / (sample_w * 2.2)), 2, 10);
       linear_ticks (self, &self->xticks, self->x0, self->x1, xtarget, FALSE);
     }
@@ -561,17 +550,6 @@ invalidate (HoneLineChart *self)
 }
 
 /* ---- drawing ------------------------------------------------------------ */
-
-static void
-show_text (cairo_t *cr, PangoLayout *layout, const char *text, double x, double y,
-           double xalign, double yalign)
-{
-  int w, h;
-  pango_layout_set_text (layout, text, -1);
-  pango_layout_get_pixel_size (layout, &w, &h);
-  cairo_move_to (cr, x - w * xalign, y - h * yalign);
-  pango_cairo_show_layout (cr, layout);
-}
 
 static void
 set_series_style (HoneLineChart *self, cairo_t *cr, ChartSeries *cs, double width)
@@ -774,7 +752,7 @@ draw_hover (HoneLineChart *self, cairo_t *cr)
   int rows = 1;
   format_x (self, buf, sizeof buf, x);
   double w;
-  measure_text (self->layout, buf, &box_w, NULL);
+  hone_chart_text_size (self->layout, buf, &box_w, NULL);
   for (guint s = 0; s < self->series->len; s++)
     {
       ChartSeries *cs = self->series->pdata[s];
@@ -783,7 +761,7 @@ draw_hover (HoneLineChart *self, cairo_t *cr)
         continue;
       format_value (self, value, sizeof value, drawn_value (self, cs, i));
       g_snprintf (buf, sizeof buf, "%s  %s", hone_series_get_name (cs->series), value);
-      measure_text (self->layout, buf, &w, NULL);
+      hone_chart_text_size (self->layout, buf, &w, NULL);
       box_w = MAX (box_w, w + 18);
       rows++;
 
@@ -827,7 +805,7 @@ draw_hover (HoneLineChart *self, cairo_t *cr)
   double ty = by + 6;
   format_x (self, buf, sizeof buf, x);
   set_source (cr, &self->fg, 0.8);
-  show_text (cr, self->layout, buf, bx + 8, ty, 0, 0);
+  hone_chart_show_text (cr, self->layout, buf, bx + 8, ty, 0, 0);
   for (guint s = 0; s < self->series->len; s++)
     {
       ChartSeries *cs = self->series->pdata[s];
@@ -842,7 +820,7 @@ draw_hover (HoneLineChart *self, cairo_t *cr)
       format_value (self, value, sizeof value, drawn_value (self, cs, i));
       g_snprintf (buf, sizeof buf, "%s  %s", hone_series_get_name (cs->series), value);
       set_source (cr, &self->fg, 1);
-      show_text (cr, self->layout, buf, bx + 26, ty, 0, 0);
+      hone_chart_show_text (cr, self->layout, buf, bx + 26, ty, 0, 0);
     }
 }
 
@@ -871,7 +849,7 @@ hone_line_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   if (!self->has_data)
     {
       set_source (cr, &self->fg, 0.55);
-      show_text (cr, self->layout, self->empty_text ? self->empty_text : "",
+      hone_chart_show_text (cr, self->layout, self->empty_text ? self->empty_text : "",
                  p->origin.x + p->size.width / 2, p->origin.y + p->size.height / 2, 0.5, 0.5);
       cairo_destroy (cr);
       return;
@@ -888,7 +866,7 @@ hone_line_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       cairo_line_to (cr, p->origin.x + p->size.width, py);
       cairo_stroke (cr);
       set_source (cr, &self->fg, 0.8);
-      show_text (cr, self->layout, self->yticks.labels[i], p->origin.x - GAP, py, 1, 0.5);
+      hone_chart_show_text (cr, self->layout, self->yticks.labels[i], p->origin.x - GAP, py, 1, 0.5);
     }
   double label_y = p->origin.y + p->size.height + 4;
   for (int i = 0; i < self->xticks.n; i++)
@@ -899,12 +877,12 @@ hone_line_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       cairo_line_to (cr, px, p->origin.y + p->size.height);
       cairo_stroke (cr);
       set_source (cr, &self->fg, 0.8);
-      show_text (cr, self->layout, self->xticks.labels[i], px, label_y, 0.5, 0);
+      hone_chart_show_text (cr, self->layout, self->xticks.labels[i], px, label_y, 0.5, 0);
     }
   if (self->x_label)
     {
       set_source (cr, &self->fg, 0.65);
-      show_text (cr, self->layout, self->x_label, p->origin.x + p->size.width,
+      hone_chart_show_text (cr, self->layout, self->x_label, p->origin.x + p->size.width,
                  label_y + self->line_height, 1, 0);
     }
   set_source (cr, &self->fg, 0.45);
