@@ -10,9 +10,7 @@
 #include "hone-arch.h"
 #include "hone-format.h"
 #include "hone-model-page.h"
-#if HONE_HAVE_ZOO
 #include "hone-zoo.h"
-#endif
 
 /* ---- HoneModelEntry: one built-in model -------------------------------- */
 
@@ -309,7 +307,6 @@ measure_done (GObject *object, GAsyncResult *result, gpointer user_data)
     }
 }
 
-#if HONE_HAVE_ZOO
 /* The zoo's manifest, read off the main thread into entries. */
 static void
 zoo_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
@@ -347,7 +344,6 @@ zoo_done (GObject *object, GAsyncResult *result, gpointer user_data)
                        entries->pdata, entries->len);
   gtk_widget_set_visible (GTK_WIDGET (self->zoo_group), entries->len > 0);
 }
-#endif
 
 static void
 fill_entries (HoneModelPage *self)
@@ -371,10 +367,8 @@ fill_entries (HoneModelPage *self)
   g_task_set_task_data (task, names, (GDestroyNotify) g_ptr_array_unref);
   g_task_run_in_thread (task, measure_thread);
 
-#if HONE_HAVE_ZOO
   g_autoptr (GTask) zoo_task = g_task_new (NULL, self->cancellable, zoo_done, self);
   g_task_run_in_thread (zoo_task, zoo_thread);
-#endif
 }
 
 void

@@ -113,27 +113,6 @@ static guint signals[N_SIGNALS];
 
 /* ---- models ------------------------------------------------------------ */
 
-#if !HONE_HAVE_MODEL_API
-/* Until engine/hone-model.c is in the tree: a HoneModel made from a
- * built-in architecture by hand. */
-static void
-session_model_free (HoneModel *model)
-{
-  if (model == NULL)
-    return;
-  hone_graph_free (model->graph);
-  g_free (model->source);
-  g_free (model->format);
-  g_free (model->arch);
-  g_free (model->description);
-  g_strfreev (model->class_names);
-  g_strfreev (model->head_params);
-  g_free (model);
-}
-#else
-#define session_model_free hone_model_free
-#endif
-
 typedef struct
 {
   HoneRecipe *recipe;
@@ -147,7 +126,7 @@ static void
 model_job_free (ModelJob *job)
 {
   hone_recipe_free (job->recipe);
-  session_model_free (job->model);
+  hone_model_free (job->model);
   g_free (job->data_error);
   g_free (job);
 }
@@ -167,10 +146,10 @@ build_model (const HoneRecipe *r, int data_classes, char **class_names, GError *
 {
   int classes = r->classes > 0 ? r->classes : data_classes;
 
-#if HONE_HAVE_MODEL_API
   HoneModelOptions opts;
   hone_model_options_init (&opts);
   opts.classes = classes;
+  opts.replace_head = r->replace_head;   /* as the trainer loads it */
   opts.channels = r->channels;
   opts.height = r->height;
   opts.width = r->width;
@@ -184,54 +163,6 @@ build_model (const HoneRecipe *r, int data_classes, char **class_names, GError *
       model->class_names = g_strdupv (class_names);
     }
   return model;
-#else
-  if (r->source != NULL)
-    {
-      g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
-                   _("“%s” cannot be opened by this build of Hone: choose one of the built-in models"),
-                   r->source);
-      return NULL;
-    }
-  const HoneArchInfo *info = hone_arch_find (r->arch);
-  if (info == NULL)
-    {
-      g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
-                   _("model.arch: there is no built-in model called “%s”"), r->arch);
-      return NULL;
-    }
-  HoneArchOptions opts;
-  hone_arch_options_init (&opts, info);
-  if (classes > 0)
-    opts.classes = classes;
-  if (r->channels > 0)
-    opts.channels = r->channels;
-  if (r->height > 0)
-    opts.height = r->height;
-  if (r->width > 0)
-    opts.width = r->width;
-  opts.seed = r->seed;
-  opts.dropout = r->dropout;
-  HoneGraph *g = hone_arch_build (info->name, &opts, error);
-  if (g == NULL)
-    return NULL;
-
-  HoneModel *m = g_new0 (HoneModel, 1);
-  m->graph = g;
-  m->format = g_strdup ("arch");
-  m->arch = g_strdup (info->name);
-  m->description = g_strdup (info->description);
-  m->channels = opts.channels;
-  m->height = opts.height;
-  m->width = opts.width;
-  hone_default_normalization (opts.channels, m->mean, m->std);
-  m->n_classes = opts.classes;
-  m->class_names = g_new0 (char *, opts.classes + 1);
-  for (int k = 0; k < opts.classes; k++)
-    m->class_names[k] = class_names != NULL && k < (int) g_strv_length (class_names)
-                          ? g_strdup (class_names[k]) : g_strdup_printf ("class %d", k);
-  m->head_params = g_strdupv ((char **) info->head_params);
-  return m;
-#endif
 }
 
 static void
@@ -288,7 +219,7 @@ model_ready (GObject *object, GAsyncResult *result, gpointer user_data)
 
   if (ok)
     {
-      session_model_free (self->model);
+      hone_model_free (self->model);
       self->model = g_steal_pointer (&job->model);
       g_free (self->model_key);
       self->model_key = model_key (job->recipe);
@@ -853,14 +784,6 @@ report_export_progress (GTask *task, double fraction)
                               export_progress_free);
 }
 
-#if !HONE_HAVE_MODEL_API
-static void
-copy_progress (goffset current, goffset total, gpointer user_data)
-{
-  if (total > 0)
-    report_export_progress (G_TASK (user_data), (double) current / total);
-}
-#endif
 
 static void
 export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
@@ -869,7 +792,6 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   GError *error = NULL;
 
   report_export_progress (task, 0);
-#if HONE_HAVE_MODEL_API
   g_autoptr (HoneModel) model = hone_model_load (job->src, NULL, &error);
   if (model == NULL)
     {
@@ -884,23 +806,6 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
       g_task_return_error (task, error);
       return;
     }
-#else
-  if (!g_str_has_suffix (job->dest, ".safetensors"))
-    {
-      g_task_return_new_error (task, HONE_ERROR, HONE_ERROR_INVALID,
-                               _("“%s”: this build of Hone exports .safetensors files; choose a name "
-                                 "ending in .safetensors"), job->dest);
-      return;
-    }
-  g_autoptr (GFile) src = g_file_new_for_path (job->src);
-  g_autoptr (GFile) dest = g_file_new_for_path (job->dest);
-  if (!g_file_copy (src, dest, G_FILE_COPY_OVERWRITE, cancellable, copy_progress, task, &error))
-    {
-      g_prefix_error (&error, _("“%s” could not be written: "), job->dest);
-      g_task_return_error (task, error);
-      return;
-    }
-#endif
   report_export_progress (task, 1);
   g_task_return_boolean (task, TRUE);
 }
@@ -1165,7 +1070,7 @@ hone_session_finalize (GObject *object)
 
   hone_recipe_free (self->recipe);
   g_free (self->project_path);
-  session_model_free (self->model);
+  hone_model_free (self->model);
   g_free (self->model_key);
   g_free (self->loading_key);
   g_free (self->run_dir);

@@ -762,17 +762,12 @@ hone_window_export (HoneWindow *self)
     }
   HoneRecipe *r = hone_session_get_recipe (self->session);
   g_autofree char *model = hone_format_model_name (r->arch, r->source);
-#if HONE_HAVE_MODEL_API && HONE_HAVE_ONNX_EXPORT
   g_autofree char *name = g_strdup_printf ("%s-finetuned.onnx", model);
   GtkFileFilter *filters[] = {
     make_filter (_("ONNX model"), "*.onnx", NULL),
     make_filter (_("safetensors weights"), "*.safetensors", NULL),
     NULL
   };
-#else
-  g_autofree char *name = g_strdup_printf ("%s-finetuned.safetensors", model);
-  GtkFileFilter *filters[] = { make_filter (_("safetensors weights"), "*.safetensors", NULL), NULL };
-#endif
   run_chooser (self, _("Export Model"), GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), name, filters,
                export_chosen);
 }
