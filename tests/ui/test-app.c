@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "hone-application.h"
+#include "hone-format.h"
+#include "hone-layers-page.h"
 #include "hone-model-page.h"
 #include "hone-preferences-window.h"
 #include "hone-runs-window.h"
@@ -168,6 +170,13 @@ screenshot (GtkWidget *widget, const char *name)
 
 /* ---- tests ------------------------------------------------------------- */
 
+static gboolean
+zoo_described (gpointer data)
+{
+  const char *d = hone_model_page_get_summary (HONE_MODEL_PAGE (data), "description");
+  return d != NULL && strstr (d, "Fashion-MNIST") != NULL;
+}
+
 static void
 test_launch (void)
 {
@@ -182,17 +191,41 @@ test_launch (void)
   wait_until (window_mapped, NULL, 10, "the window to map");
   wait_until (model_loaded, NULL, 60, "the default model");
 
-  /* first start: the default recipe, cnn-s on Fashion-MNIST 5-9 */
+  /* first start: the default recipe fine-tunes the zoo's cnn-s, pretrained
+   * on Fashion-MNIST 0-4, on Fashion-MNIST 5-9 with the last block and the
+   * head trainable */
   HoneSession *s = hone_window_get_session (win);
   HoneModel *m = hone_session_get_model (s);
-  g_assert_cmpstr (hone_session_get_recipe (s)->data_source, ==, "fmnist:5-9");
+  HoneRecipe *r = hone_session_get_recipe (s);
+  g_assert_cmpstr (r->data_source, ==, "fmnist:5-9");
+  g_assert_cmpstr (r->source, ==, "zoo:cnn-s-fmnist0-4");
+  g_assert_cmpint (r->freeze_mode, ==, HONE_FREEZE_LAST);
+  g_assert_cmpstr (m->source, ==, "zoo:cnn-s-fmnist0-4");
+  g_assert_cmpstr (m->arch, ==, "cnn-s");
   g_assert_cmpint (m->n_classes, ==, 5);
   g_assert_cmpint (hone_session_get_state (s), ==, HONE_SESSION_IDLE);
   g_assert_cmpint (hone_session_get_data_classes (s), ==, 5);
 
+  /* the Model page says where it came from once the zoo's manifest is read */
   HoneModelPage *mp = HONE_MODEL_PAGE (hone_window_get_page (win, "model"));
+  wait_until (zoo_described, mp, 30, "the zoo's models");
   g_assert_cmpstr (hone_model_page_get_summary (mp, "architecture"), ==, m->arch);
   g_assert_nonnull (strstr (hone_model_page_get_summary (mp, "classes"), "Sandal"));
+  const char *description = hone_model_page_get_summary (mp, "description");
+  g_assert_nonnull (strstr (description, "Fashion-MNIST 0–4"));
+  g_assert_nonnull (strstr (description, " %"));
+  g_assert_nonnull (strstr (hone_model_page_get_summary (mp, "source"), "cnn-s-fmnist0-4"));
+
+  /* the Layers page: the first blocks are frozen, the last block and the head train */
+  HoneLayersPage *lp = HONE_LAYERS_PAGE (hone_window_get_page (win, "layers"));
+  int64_t trainable = 0, total = 0;
+  hone_layers_page_get_counts (lp, &trainable, &total);
+  g_assert_cmpint (total, ==, hone_graph_n_params (m->graph));
+  g_assert_cmpint (trainable, >, 0);
+  g_assert_cmpint (trainable, <, total);
+  /* and the Model page's card counts the same trainable parameters */
+  g_autofree char *count = hone_format_count ((double) trainable);
+  g_assert_true (g_str_has_prefix (hone_model_page_get_summary (mp, "trainable"), count));
 }
 
 static void
@@ -444,8 +477,8 @@ tiny_recipe (int epochs, int limit)
   HoneRecipe *r = hone_recipe_new ();
   g_autofree char *e = g_strdup_printf ("train.epochs=%d", epochs);
   g_autofree char *l = g_strdup_printf ("data.limit=%d", limit);
-  const char *sets[] = { "model.arch=cnn-s", "data.source=fmnist:5-9", e, l, "train.batch=32",
-                         "data.val_split=0.2", NULL };
+  /* the default model (the zoo's cnn-s, as fast as a fresh one), less data and time */
+  const char *sets[] = { "data.source=fmnist:5-9", e, l, "train.batch=32", "data.val_split=0.2", NULL };
   for (int i = 0; sets[i]; i++)
     g_assert_true (hone_recipe_set (r, sets[i], NULL));
   hone_session_replace_recipe (s, r);
@@ -490,6 +523,8 @@ test_train (void)
   double accuracy = hone_session_get_evaluation (s)->accuracy;
   g_assert_true (accuracy >= 0 && accuracy <= 1);
   g_assert_cmpint (hone_session_get_epoch (s), ==, 2);
+  /* it fine-tuned the pretrained model, the first blocks frozen */
+  g_assert_cmpstr (hone_session_get_model (s)->source, ==, "zoo:cnn-s-fmnist0-4");
   /* The main loop never blocked: between two ticks of the 5 ms timeout its
    * thread never worked for 50 ms.  The gap less the time the kernel kept
    * it waiting for a CPU also includes waits for the X server, which on a
