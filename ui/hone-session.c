@@ -701,12 +701,27 @@ void
 hone_session_resume_lower_lr (HoneSession *self)
 {
   g_return_if_fail (HONE_IS_SESSION (self));
+  hone_session_resume_at_lr (self, self->suggested_lr);
+}
+
+void
+hone_session_resume_at_lr (HoneSession *self, double lr)
+{
+  g_return_if_fail (HONE_IS_SESSION (self));
   if (self->trainer == NULL || self->state != HONE_SESSION_PAUSED)
     return;
-  if (self->diverged_lr > 0 && self->suggested_lr > 0)
+  /* the schedule goes on, scaled: the rate that diverged becomes lr */
+  if (self->diverged_lr > 0 && lr > 0)
     hone_trainer_set_lr_scale (self->trainer, hone_trainer_get_lr_scale (self->trainer)
-                                              * self->suggested_lr / self->diverged_lr);
+                                              * lr / self->diverged_lr);
   hone_session_resume (self);
+}
+
+double
+hone_session_get_lr_scale (HoneSession *self)
+{
+  g_return_val_if_fail (HONE_IS_SESSION (self), 1.0);
+  return self->trainer != NULL ? hone_trainer_get_lr_scale (self->trainer) : 1.0;
 }
 
 gboolean

@@ -75,6 +75,11 @@ void         hone_session_resume          (HoneSession *self);
 void         hone_session_stop            (HoneSession *self);
 /* After "diverged": lowers the learning rate to the suggested one and resumes. */
 void         hone_session_resume_lower_lr (HoneSession *self);
+/* After "diverged": the rate that diverged becomes lr (the schedule goes on,
+ * scaled) and the run resumes. */
+void         hone_session_resume_at_lr    (HoneSession *self, double lr);
+/* The factor the run's schedule is scaled by (1 without a run). */
+double       hone_session_get_lr_scale    (HoneSession *self);
 
 HoneSessionState hone_session_get_state   (HoneSession *self);
 gboolean     hone_session_is_active       (HoneSession *self);  /* preparing, running, paused or stopping */

@@ -22,6 +22,7 @@
 #include "hone-preferences-window.h"
 #include "hone-runs-window.h"
 #include "hone-window.h"
+#include "hone-safetensors.h"
 
 static HoneApplication *app;
 static HoneWindow *win;
@@ -637,6 +638,81 @@ test_export (void)
   export_to ("model.onnx");
 }
 
+static double diverged_lr;
+
+static void
+on_diverge_event (HoneSession *s, const HoneEvent *ev, gpointer data)
+{
+  if (ev->kind == HONE_EVENT_PAUSED && ev->diverged && diverged_lr == 0)
+    diverged_lr = ev->lr;
+}
+
+static gboolean
+has_diverged (gpointer data)
+{
+  return diverged_lr > 0 && hone_session_get_state (hone_window_get_session (win)) == HONE_SESSION_PAUSED;
+}
+
+/* A learning rate far too high: the run pauses, the dialog asks; the Run
+ * page's "Use …" button answers it by resuming at the lower rate. */
+static void
+test_diverged (void)
+{
+  HoneSession *s = hone_window_get_session (win);
+
+  /* images with pixels near the largest float: the first batch overflows */
+  enum { N = 64 };
+  g_autofree float *pixels = g_new (float, N * 28 * 28);
+  int64_t labels[N];
+  for (int i = 0; i < N * 28 * 28; i++)
+    pixels[i] = (float) (i % 7 - 3) * 1e37f;
+  for (int i = 0; i < N; i++)
+    labels[i] = i % 5;   /* five classes, as on_event expects */
+  g_autoptr (HoneSafetensorsWriter) w = hone_safetensors_writer_new ();
+  HoneShape images_shape = { .rank = 4, .d = { N, 1, 28, 28 } };
+  HoneShape labels_shape = { .rank = 1, .d = { N } };
+  g_assert_true (hone_safetensors_writer_add_f32 (w, "images", &images_shape, pixels, NULL));
+  g_assert_true (hone_safetensors_writer_add_i64 (w, "labels", &labels_shape, labels, NULL));
+  g_autofree char *path = g_build_filename (tmp_dir, "overflow.safetensors", NULL);
+  g_assert_true (hone_safetensors_writer_write (w, path, NULL));
+
+  HoneRecipe *r = hone_recipe_new ();
+  g_autofree char *source = g_strdup_printf ("data.source=%s", path);
+  const char *sets[] = { source, "train.epochs=20", "train.batch=16", "augment.enabled=false", NULL };
+  for (int i = 0; sets[i]; i++)
+    g_assert_true (hone_recipe_set (r, sets[i], NULL));
+  hone_session_replace_recipe (s, r);
+  wait_until (model_loaded, NULL, 60, "the model");
+
+  diverged_lr = 0;
+  gulong id = g_signal_connect (s, "event", G_CALLBACK (on_diverge_event), NULL);
+  memset (&watch, 0, sizeof watch);
+  gulong id2 = g_signal_connect (s, "event", G_CALLBACK (on_event), NULL);
+  activate ("train", NULL);
+  wait_until (has_diverged, NULL, 120, "the run to diverge");
+  wait_until (toplevel_shown, &(FindData) { ADW_TYPE_MESSAGE_DIALOG }, 10, "the divergence dialog");
+  g_assert_cmpfloat (hone_session_get_lr_scale (s), ==, 1.0);
+
+  /* the Run page's button, as a click emits it */
+  double lr = diverged_lr / 10;
+  g_signal_emit_by_name (hone_window_get_page (win, "run"), "use-suggested-lr", lr);
+  g_assert_cmpint (hone_session_get_state (s), ==, HONE_SESSION_RUNNING);
+  g_assert_cmpfloat_with_epsilon (hone_session_get_lr_scale (s), 0.1, 1e-9);
+  /* the dialog's question is answered (checked before the main loop runs
+   * again: these images diverge again at once, and ask again) */
+  g_assert_null (find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+
+  activate ("stop", NULL);
+  wait_until (run_finished, NULL, 60, "the run to stop");
+  g_assert_cmpint (hone_session_get_state (s), ==, HONE_SESSION_FINISHED);
+  /* a second divergence may have asked again before the stop */
+  GtkWindow *dialog = find_toplevel (ADW_TYPE_MESSAGE_DIALOG);
+  if (dialog != NULL)
+    gtk_window_destroy (dialog);
+  g_signal_handler_disconnect (s, id);
+  g_signal_handler_disconnect (s, id2);
+}
+
 static void
 test_quit (void)
 {
@@ -663,6 +739,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/ui/app/pause-resume-stop", test_pause_resume_stop);
   g_test_add_func ("/ui/app/runs", test_runs);
   g_test_add_func ("/ui/app/export", test_export);
+  g_test_add_func ("/ui/app/diverged", test_diverged);
   g_test_add_func ("/ui/app/quit", test_quit);
   int status = g_test_run ();
 
