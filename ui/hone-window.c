@@ -495,6 +495,10 @@ session_run_opened (HoneSession *session, const char *run_dir, HoneWindow *self)
     hone_window_show_error (self, _("The run’s curves could not be read"), error->message);
   else
     hone_window_show_page (self, "run");
+  /* its last validation, where the folder keeps one (else the empty state stays) */
+  const HoneEvaluation *ev = hone_session_get_evaluation (session);
+  if (ev != NULL)
+    hone_analyze_page_set_saved_evaluation (HONE_ANALYZE_PAGE (self->analyze_page), ev);
 }
 
 static void

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "hone-analyze-page.h"
 #include "hone-application.h"
 #include "hone-format.h"
 #include "hone-layers-page.h"
@@ -486,6 +487,8 @@ tiny_recipe (int epochs, int limit)
   wait_until (model_loaded, NULL, 60, "the model");
 }
 
+static HoneEvaluation *trained_eval;   /* the last validation of test_train's run */
+
 static void
 test_train (void)
 {
@@ -549,6 +552,12 @@ test_train (void)
 
   spin (0.3);
   screenshot (GTK_WIDGET (win), "trained");
+  /* the Analyze page after the run: heat map, gallery, per-class table */
+  activate ("show-page", g_variant_new_string ("analyze"));
+  spin (0.3);
+  screenshot (GTK_WIDGET (win), "analyze-trained");
+  g_clear_pointer (&trained_eval, hone_evaluation_free);
+  trained_eval = hone_evaluation_copy (hone_session_get_evaluation (s));
   g_signal_handler_disconnect (s, id);
 }
 
@@ -610,6 +619,30 @@ test_runs (void)
   g_assert_true (hone_runs_window_open (runs, 1));
   g_assert_cmpstr (hone_session_get_run_dir (s), !=, last);
   g_assert_cmpint (hone_session_get_recipe (s)->epochs, ==, 2);
+
+  /* the Analyze page shows the run's last validation, as read from its folder */
+  const HoneEvaluation *ev = hone_session_get_evaluation (s);
+  g_assert_nonnull (ev);
+  g_assert_nonnull (trained_eval);
+  g_assert_cmpint (ev->n_classes, ==, trained_eval->n_classes);
+  for (int i = 0; i < ev->n_classes * ev->n_classes; i++)
+    g_assert_cmpint (ev->confusion[i], ==, trained_eval->confusion[i]);
+  g_assert_cmpfloat_with_epsilon (ev->accuracy, trained_eval->accuracy, 1e-9);
+  g_assert_cmpstr (ev->class_names[0], ==, "Sandal");
+  HoneAnalyzePage *ap = HONE_ANALYZE_PAGE (hone_window_get_page (win, "analyze"));
+  g_assert_true (hone_analyze_page_get_saved (ap));
+  activate ("show-page", g_variant_new_string ("analyze"));
+  spin (0.3);
+  screenshot (GTK_WIDGET (win), "analyze-opened");
+
+  /* a folder with nothing usable: no evaluation */
+  g_autofree char *empty = g_build_filename (tmp_dir, "empty-run", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (empty, 0700), ==, 0);
+  g_autofree char *metrics = g_build_filename (empty, "metrics.jsonl", NULL);
+  g_assert_true (g_file_set_contents (metrics, "{\"event\":\"started\"}\n{\"event\":\"validation\",\"classes\":[]}\n", -1, NULL));
+  g_autofree char *report = g_build_filename (empty, "report.json", NULL);
+  g_assert_true (g_file_set_contents (report, "{\"classes\":[\"a\",\"b\"],\"confusion\":[[1]]}", -1, NULL));
+  g_assert_null (hone_session_read_run_evaluation (empty));
 }
 
 static gboolean
@@ -743,6 +776,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/ui/app/quit", test_quit);
   int status = g_test_run ();
 
+  g_clear_pointer (&trained_eval, hone_evaluation_free);
   g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", tmp_dir);
   (void) system (rm);
   g_free (tmp_dir);
