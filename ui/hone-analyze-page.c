@@ -41,6 +41,7 @@ struct _HoneAnalyzePage
   HoneGallerySort sort_mode;
   int sel_true, sel_pred;
   gboolean updating;            /* set_filter from code: no dropdown echo */
+  gboolean saved;               /* the evaluation was read from a run folder: no images */
 };
 
 G_DEFINE_FINAL_TYPE (HoneAnalyzePage, hone_analyze_page, ADW_TYPE_BIN)
@@ -136,6 +137,9 @@ update_gallery_state (HoneAnalyzePage *self)
         }
       break;
     }
+  if (self->saved)
+    empty = _("This run was opened from its folder, which keeps no images: the heat map and the "
+              "per-class scores are from its last validation. Train again to see the images it gets wrong.");
   gtk_label_set_label (self->gallery_title, title);
   adw_status_page_set_description (self->gallery_empty, empty);
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->sorted));
@@ -413,6 +417,7 @@ hone_analyze_page_reset (HoneAnalyzePage *self)
   g_clear_pointer (&self->class_names, g_strfreev);
   self->n_classes = 0;
   self->sel_true = self->sel_pred = -1;
+  self->saved = FALSE;
   hone_analyze_page_set_filter (self, HONE_GALLERY_MISCLASSIFIED);
   gtk_label_set_label (self->summary_label, "");
   gtk_stack_set_visible_child_name (self->stack, "empty");
@@ -446,6 +451,7 @@ hone_analyze_page_set_evaluation (HoneAnalyzePage *self, const HoneEvaluation *e
       return;
     }
 
+  self->saved = FALSE;
   /* keep the selected cell while the classes stay the same */
   gboolean same = self->n_classes == ev->n_classes;
   for (int c = 0; same && c < ev->n_classes; c++)
@@ -487,6 +493,30 @@ hone_analyze_page_set_evaluation (HoneAnalyzePage *self, const HoneEvaluation *e
   gtk_label_set_label (self->summary_label, summary);
   gtk_stack_set_visible_child_name (self->stack, "analysis");
   update_gallery_state (self);
+}
+
+void
+hone_analyze_page_set_saved_evaluation (HoneAnalyzePage *self, const HoneEvaluation *ev)
+{
+  g_return_if_fail (HONE_IS_ANALYZE_PAGE (self));
+  if (ev == NULL || ev->n_classes <= 0)
+    {
+      hone_analyze_page_reset (self);
+      return;
+    }
+  /* its samples have no thumbnails to show: the gallery explains instead */
+  HoneEvaluation shown = *ev;
+  shown.n_worst = shown.n_misclassified = 0;
+  hone_analyze_page_set_evaluation (self, &shown);
+  self->saved = TRUE;
+  update_gallery_state (self);
+}
+
+gboolean
+hone_analyze_page_get_saved (HoneAnalyzePage *self)
+{
+  g_return_val_if_fail (HONE_IS_ANALYZE_PAGE (self), FALSE);
+  return self->saved;
 }
 
 void

@@ -39,6 +39,10 @@ void             hone_analyze_page_reset          (HoneAnalyzePage *self);
 /* Shows ev (copied; NULL: reset).  The selected cell stays selected while
  * the classes stay the same. */
 void             hone_analyze_page_set_evaluation (HoneAnalyzePage *self, const HoneEvaluation *ev);
+/* An evaluation read back from a run folder (no thumbnails): the heat map
+ * and the per-class table fill, the gallery says why it is empty. */
+void             hone_analyze_page_set_saved_evaluation (HoneAnalyzePage *self, const HoneEvaluation *ev);
+gboolean         hone_analyze_page_get_saved      (HoneAnalyzePage *self);
 
 void             hone_analyze_page_set_filter     (HoneAnalyzePage *self, HoneGalleryFilter filter);
 HoneGalleryFilter hone_analyze_page_get_filter    (HoneAnalyzePage *self);

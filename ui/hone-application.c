@@ -91,8 +91,6 @@ action_about (GSimpleAction *action, GVariant *parameter, gpointer user_data)
                                    "application-icon", HONE_APP_ID,
                                    "version", HONE_VERSION,
                                    "comments", _("Fine-tune pretrained image classifiers and watch them learn"),
-                                   "website", "https://github.com/hone-app/hone",
-                                   "issue-url", "https://github.com/hone-app/hone/issues",
                                    "developers", developers,
                                    "license-type", GTK_LICENSE_GPL_3_0,
                                    /* TRANSLATORS: your name and e-mail, one per line */

@@ -223,11 +223,11 @@ hone_layer_item_get_n_params (HoneLayerItem *self)
 char *
 hone_layer_item_format_params (int64_t n)
 {
-  /* Translators: parameter counts: K thousands, M millions */
+  /* Translators: parameter counts: k thousands, M millions (as the rest of the app writes them) */
   if (n >= 1000000)
     return g_strdup_printf (_("%.1f M"), (double) n / 1e6);
   if (n >= 1000)
-    return g_strdup_printf (_("%.1f K"), (double) n / 1e3);
+    return g_strdup_printf (_("%.1f k"), (double) n / 1e3);
   return g_strdup_printf ("%" G_GINT64_FORMAT, n);
 }
 

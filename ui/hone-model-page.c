@@ -6,13 +6,13 @@
 #include "hone-config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "hone-arch.h"
 #include "hone-format.h"
+#include "hone-freeze.h"
 #include "hone-model-page.h"
-#if HONE_HAVE_ZOO
 #include "hone-zoo.h"
-#endif
 
 /* ---- HoneModelEntry: one built-in model -------------------------------- */
 
@@ -27,6 +27,8 @@ struct _HoneModelEntry
   char *input;          /* "28 × 28, 1 channel" */
   int64_t params;       /* 0 until measured */
   gboolean pretrained;  /* a zoo model */
+  char *trained_on;     /* zoo models: "Fashion-MNIST 0–4", translated */
+  char *accuracy;       /* zoo models: "94.6 % on Fashion-MNIST test set 0–4" */
   GtkWidget *check;     /* the row's "selected" mark, while the row exists */
   GtkWidget *params_label;
 };
@@ -41,6 +43,8 @@ hone_model_entry_finalize (GObject *object)
   g_free (self->name);
   g_free (self->description);
   g_free (self->input);
+  g_free (self->trained_on);
+  g_free (self->accuracy);
   G_OBJECT_CLASS (hone_model_entry_parent_class)->finalize (object);
 }
 
@@ -123,6 +127,40 @@ set_value (GtkLabel *label, const char *text)
   gtk_widget_set_tooltip_text (GTK_WIDGET (label), text);
 }
 
+/* What the recipe's freezing (the Layers page) will train in the first epoch. */
+static int64_t
+planned_trainable (const HoneRecipe *r, const HoneModel *m)
+{
+  int n = hone_graph_n_values (m->graph);
+  g_autofree HoneFreezePlan *plan = g_new0 (HoneFreezePlan, n);
+  int64_t trainable = 0;
+
+  if (!hone_recipe_plan_freezing (r, m->graph, NULL, plan, NULL))
+    return hone_graph_n_trainable_params (m->graph);   /* the Layers page shows the error */
+  for (int id = 0; id < n; id++)
+    {
+      const HoneValue *v = hone_graph_value (m->graph, id);
+      if (v->kind == HONE_VALUE_PARAM && plan[id].trainable)
+        trainable += hone_shape_numel (&v->shape);
+    }
+  return trainable;
+}
+
+/* The zoo's row of a "zoo:NAME" source, once the manifest is read. */
+static HoneModelEntry *
+find_zoo_entry (HoneModelPage *self, const char *source)
+{
+  if (source == NULL || !g_str_has_prefix (source, HONE_ZOO_PREFIX))
+    return NULL;
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->zoo_entries)); i++)
+    {
+      g_autoptr (HoneModelEntry) e = g_list_model_get_item (G_LIST_MODEL (self->zoo_entries), i);
+      if (g_strcmp0 (e->name, source) == 0)
+        return e;   /* the store keeps it */
+    }
+  return NULL;
+}
+
 static void
 update_summary (HoneModelPage *self)
 {
@@ -142,14 +180,24 @@ update_summary (HoneModelPage *self)
 
   HoneRecipe *r = hone_session_get_recipe (self->session);
   g_autofree char *name = hone_format_model_name (m->arch, m->source);
+  HoneModelEntry *zoo = find_zoo_entry (self, m->source);
+  g_autofree char *description = NULL;
+  if (zoo != NULL)
+    /* TRANSLATORS: the summary of a pretrained model, "Pretrained on Fashion-MNIST 0–4:
+     * 94.6 % on Fashion-MNIST test set 0–4. Its head was replaced for your 5 classes." */
+    description = g_strdup_printf (m->head_replaced
+                                     ? _("Pretrained on %s: %s. Its head was replaced for your %d classes.")
+                                     : _("Pretrained on %s: %s. Fine-tuning retrains its head on your %d classes."),
+                                   zoo->trained_on, zoo->accuracy, m->n_classes);
   adw_preferences_group_set_title (self->summary_group, name);
   adw_preferences_group_set_description (self->summary_group,
-                                         m->description ? _(m->description) : NULL);
+                                         description ? description
+                                         : m->description ? _(m->description) : NULL);
 
   set_value (self->architecture_value, m->arch ? m->arch : _("imported graph"));
 
   int64_t params = hone_graph_n_params (m->graph);
-  int64_t trainable = hone_graph_n_trainable_params (m->graph);
+  int64_t trainable = planned_trainable (r, m);
   g_autofree char *p = hone_format_count ((double) params);
   set_value (self->parameters_value, p);
   g_autofree char *t = hone_format_count ((double) trainable);
@@ -188,7 +236,12 @@ update_summary (HoneModelPage *self)
   set_value (self->flops_value, flops);
 
   g_autofree char *source = NULL;
-  if (m->source != NULL)
+  if (zoo != NULL)
+    /* TRANSLATORS: where a pretrained model came from, "Hone's zoo: cnn-s-fmnist0-4, pretrained
+     * on Fashion-MNIST 0–4" */
+    source = g_strdup_printf (_("Hone's zoo: %s, pretrained on %s"), m->source + strlen (HONE_ZOO_PREFIX),
+                              zoo->trained_on);
+  else if (m->source != NULL)
     source = g_strdup (m->source);
   else if (r->weights != NULL)
     source = g_strdup_printf (_("%s with weights from %s"), m->arch, r->weights);
@@ -309,7 +362,6 @@ measure_done (GObject *object, GAsyncResult *result, gpointer user_data)
     }
 }
 
-#if HONE_HAVE_ZOO
 /* The zoo's manifest, read off the main thread into entries. */
 static void
 zoo_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
@@ -324,9 +376,16 @@ zoo_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
       HoneModelEntry *e = g_object_new (HONE_TYPE_MODEL_ENTRY, NULL);
       g_autofree char *acc = hone_format_percent (z->accuracy);
       g_autofree char *split = hone_format_data_source (z->split);
+      /* the classes it learnt: the test split's subset, of the training set */
+      g_autoptr (GString) train = g_string_new (z->split);
+      g_string_replace (train, "-test", "", 1);
       e->name = g_strconcat (HONE_ZOO_PREFIX, z->name, NULL);
-      /* TRANSLATORS: a pretrained model: its description, then "94.6 % on Fashion-MNIST test set 0–4" */
-      e->description = g_strdup_printf (_("%s · %s on %s"), z->description, acc, split);
+      e->trained_on = hone_format_data_source (train->str);
+      /* TRANSLATORS: "94.6 % on Fashion-MNIST test set 0–4" */
+      e->accuracy = g_strdup_printf (_("%s on %s"), acc, split);
+      /* TRANSLATORS: a pretrained model, "cnn-s pretrained on Fashion-MNIST 0–4 · 94.6 % on
+       * Fashion-MNIST test set 0–4" */
+      e->description = g_strdup_printf (_("%s pretrained on %s · %s"), z->arch, e->trained_on, e->accuracy);
       e->input = format_input (z->channels, z->height, z->width);
       e->params = z->params;
       e->pretrained = TRUE;
@@ -346,8 +405,8 @@ zoo_done (GObject *object, GAsyncResult *result, gpointer user_data)
   g_list_store_splice (self->zoo_entries, 0, g_list_model_get_n_items (G_LIST_MODEL (self->zoo_entries)),
                        entries->pdata, entries->len);
   gtk_widget_set_visible (GTK_WIDGET (self->zoo_group), entries->len > 0);
+  update_summary (self);   /* a zoo model's card says where it came from */
 }
-#endif
 
 static void
 fill_entries (HoneModelPage *self)
@@ -371,10 +430,8 @@ fill_entries (HoneModelPage *self)
   g_task_set_task_data (task, names, (GDestroyNotify) g_ptr_array_unref);
   g_task_run_in_thread (task, measure_thread);
 
-#if HONE_HAVE_ZOO
   g_autoptr (GTask) zoo_task = g_task_new (NULL, self->cancellable, zoo_done, self);
   g_task_run_in_thread (zoo_task, zoo_thread);
-#endif
 }
 
 void
@@ -413,6 +470,8 @@ const char *
 hone_model_page_get_summary (HoneModelPage *self, const char *row)
 {
   g_return_val_if_fail (HONE_IS_MODEL_PAGE (self), NULL);
+  if (g_strcmp0 (row, "description") == 0)
+    return adw_preferences_group_get_description (self->summary_group);
   static const struct { const char *name; gsize offset; } rows[] = {
     { "architecture", G_STRUCT_OFFSET (HoneModelPage, architecture_value) },
     { "parameters", G_STRUCT_OFFSET (HoneModelPage, parameters_value) },

@@ -22,7 +22,7 @@ void           hone_model_page_set_session (HoneModelPage *self, HoneSession *se
 gboolean       hone_model_page_select      (HoneModelPage *self, const char *name);
 /* The value shown in the summary card for a row ("architecture",
  * "parameters", "trainable", "input", "classes", "normalisation", "flops",
- * "source"); for tests. */
+ * "source"), or the card's "description"; for tests. */
 const char    *hone_model_page_get_summary (HoneModelPage *self, const char *row);
 
 G_END_DECLS

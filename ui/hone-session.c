@@ -9,6 +9,7 @@
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -113,27 +114,6 @@ static guint signals[N_SIGNALS];
 
 /* ---- models ------------------------------------------------------------ */
 
-#if !HONE_HAVE_MODEL_API
-/* Until engine/hone-model.c is in the tree: a HoneModel made from a
- * built-in architecture by hand. */
-static void
-session_model_free (HoneModel *model)
-{
-  if (model == NULL)
-    return;
-  hone_graph_free (model->graph);
-  g_free (model->source);
-  g_free (model->format);
-  g_free (model->arch);
-  g_free (model->description);
-  g_strfreev (model->class_names);
-  g_strfreev (model->head_params);
-  g_free (model);
-}
-#else
-#define session_model_free hone_model_free
-#endif
-
 typedef struct
 {
   HoneRecipe *recipe;
@@ -147,7 +127,7 @@ static void
 model_job_free (ModelJob *job)
 {
   hone_recipe_free (job->recipe);
-  session_model_free (job->model);
+  hone_model_free (job->model);
   g_free (job->data_error);
   g_free (job);
 }
@@ -167,10 +147,10 @@ build_model (const HoneRecipe *r, int data_classes, char **class_names, GError *
 {
   int classes = r->classes > 0 ? r->classes : data_classes;
 
-#if HONE_HAVE_MODEL_API
   HoneModelOptions opts;
   hone_model_options_init (&opts);
   opts.classes = classes;
+  opts.replace_head = r->replace_head;   /* as the trainer loads it */
   opts.channels = r->channels;
   opts.height = r->height;
   opts.width = r->width;
@@ -184,54 +164,6 @@ build_model (const HoneRecipe *r, int data_classes, char **class_names, GError *
       model->class_names = g_strdupv (class_names);
     }
   return model;
-#else
-  if (r->source != NULL)
-    {
-      g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
-                   _("“%s” cannot be opened by this build of Hone: choose one of the built-in models"),
-                   r->source);
-      return NULL;
-    }
-  const HoneArchInfo *info = hone_arch_find (r->arch);
-  if (info == NULL)
-    {
-      g_set_error (error, HONE_ERROR, HONE_ERROR_INVALID,
-                   _("model.arch: there is no built-in model called “%s”"), r->arch);
-      return NULL;
-    }
-  HoneArchOptions opts;
-  hone_arch_options_init (&opts, info);
-  if (classes > 0)
-    opts.classes = classes;
-  if (r->channels > 0)
-    opts.channels = r->channels;
-  if (r->height > 0)
-    opts.height = r->height;
-  if (r->width > 0)
-    opts.width = r->width;
-  opts.seed = r->seed;
-  opts.dropout = r->dropout;
-  HoneGraph *g = hone_arch_build (info->name, &opts, error);
-  if (g == NULL)
-    return NULL;
-
-  HoneModel *m = g_new0 (HoneModel, 1);
-  m->graph = g;
-  m->format = g_strdup ("arch");
-  m->arch = g_strdup (info->name);
-  m->description = g_strdup (info->description);
-  m->channels = opts.channels;
-  m->height = opts.height;
-  m->width = opts.width;
-  hone_default_normalization (opts.channels, m->mean, m->std);
-  m->n_classes = opts.classes;
-  m->class_names = g_new0 (char *, opts.classes + 1);
-  for (int k = 0; k < opts.classes; k++)
-    m->class_names[k] = class_names != NULL && k < (int) g_strv_length (class_names)
-                          ? g_strdup (class_names[k]) : g_strdup_printf ("class %d", k);
-  m->head_params = g_strdupv ((char **) info->head_params);
-  return m;
-#endif
 }
 
 static void
@@ -288,7 +220,7 @@ model_ready (GObject *object, GAsyncResult *result, gpointer user_data)
 
   if (ok)
     {
-      session_model_free (self->model);
+      hone_model_free (self->model);
       self->model = g_steal_pointer (&job->model);
       g_free (self->model_key);
       self->model_key = model_key (job->recipe);
@@ -770,12 +702,182 @@ void
 hone_session_resume_lower_lr (HoneSession *self)
 {
   g_return_if_fail (HONE_IS_SESSION (self));
+  hone_session_resume_at_lr (self, self->suggested_lr);
+}
+
+void
+hone_session_resume_at_lr (HoneSession *self, double lr)
+{
+  g_return_if_fail (HONE_IS_SESSION (self));
   if (self->trainer == NULL || self->state != HONE_SESSION_PAUSED)
     return;
-  if (self->diverged_lr > 0 && self->suggested_lr > 0)
+  /* the schedule goes on, scaled: the rate that diverged becomes lr */
+  if (self->diverged_lr > 0 && lr > 0)
     hone_trainer_set_lr_scale (self->trainer, hone_trainer_get_lr_scale (self->trainer)
-                                              * self->suggested_lr / self->diverged_lr);
+                                              * lr / self->diverged_lr);
   hone_session_resume (self);
+}
+
+double
+hone_session_get_lr_scale (HoneSession *self)
+{
+  g_return_val_if_fail (HONE_IS_SESSION (self), 1.0);
+  return self->trainer != NULL ? hone_trainer_get_lr_scale (self->trainer) : 1.0;
+}
+
+/* ---- a past run's last validation ---------------------------------------- */
+
+static double
+json_double (JsonNode *n)
+{
+  if (n == NULL || JSON_NODE_TYPE (n) != JSON_NODE_VALUE)
+    return NAN;
+  GType t = json_node_get_value_type (n);
+  return t == G_TYPE_DOUBLE || t == G_TYPE_INT64 ? json_node_get_double (n) : NAN;
+}
+
+static gint64
+json_int (JsonObject *o, const char *name)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  return n != NULL && JSON_NODE_TYPE (n) == JSON_NODE_VALUE
+         && json_node_get_value_type (n) == G_TYPE_INT64 ? json_node_get_int (n) : -1;
+}
+
+static JsonArray *
+json_array (JsonObject *o, const char *name, guint length)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  if (n == NULL || !JSON_NODE_HOLDS_ARRAY (n))
+    return NULL;
+  JsonArray *a = json_node_get_array (n);
+  return length == G_MAXUINT || json_array_get_length (a) == length ? a : NULL;
+}
+
+/* The gallery's samples of a saved evaluation; FALSE when malformed.  The
+ * files keep no thumbnails. */
+static gboolean
+samples_from_json (JsonObject *o, const char *name, int k, HoneEvalSample **out, int *n_out)
+{
+  JsonArray *a = json_array (o, name, G_MAXUINT);
+  *out = NULL;
+  *n_out = 0;
+  if (a == NULL)
+    return json_object_get_member (o, name) == NULL;   /* absent is fine */
+  guint n = json_array_get_length (a);
+  HoneEvalSample *samples = g_new0 (HoneEvalSample, MAX (n, 1));
+  *out = samples;
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *node = json_array_get_element (a, i);
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        return FALSE;
+      JsonObject *so = json_node_get_object (node);
+      HoneEvalSample *smp = &samples[(*n_out)++];
+      JsonArray *probs = json_array (so, "probs", k);
+      const char *sname = json_object_has_member (so, "name")
+                          ? json_node_get_string (json_object_get_member (so, "name")) : NULL;
+      smp->sample = (int) json_int (so, "sample");
+      smp->name = g_strdup (sname);
+      smp->label = (int) json_int (so, "label");
+      smp->predicted = (int) json_int (so, "predicted");
+      smp->loss = json_double (json_object_get_member (so, "loss"));
+      if (probs == NULL || smp->sample < 0 || smp->label < 0 || smp->label >= k
+          || smp->predicted < 0 || smp->predicted >= k)
+        return FALSE;
+      smp->probs = g_new (float, k);
+      for (int c = 0; c < k; c++)
+        smp->probs[c] = (float) json_double (json_array_get_element (probs, c));
+    }
+  return TRUE;
+}
+
+/* An evaluation as hone_evaluation_to_json writes it; NULL when malformed. */
+static HoneEvaluation *
+evaluation_from_json (JsonObject *o)
+{
+  JsonArray *classes = json_array (o, "classes", G_MAXUINT);
+  int k = classes != NULL ? (int) json_array_get_length (classes) : 0;
+  JsonArray *confusion = json_array (o, "confusion", k);
+  JsonArray *per_class = json_array (o, "per_class", k);
+  if (k < 1 || confusion == NULL || per_class == NULL)
+    return NULL;
+
+  g_autoptr (HoneEvaluation) ev = g_new0 (HoneEvaluation, 1);
+  ev->n_classes = k;
+  ev->class_names = g_new0 (char *, k + 1);
+  ev->confusion = g_new0 (int64_t, (gsize) k * k);
+  ev->support = g_new0 (int64_t, k);
+  ev->precision = g_new0 (double, k);
+  ev->recall = g_new0 (double, k);
+  ev->f1 = g_new0 (double, k);
+  for (int c = 0; c < k; c++)
+    {
+      const char *name = json_array_get_string_element (classes, c);
+      ev->class_names[c] = g_strdup (name != NULL ? name : "?");
+    }
+  for (int r = 0; r < k; r++)
+    {
+      JsonNode *row = json_array_get_element (confusion, r);
+      if (!JSON_NODE_HOLDS_ARRAY (row) || json_array_get_length (json_node_get_array (row)) != (guint) k)
+        return NULL;
+      for (int c = 0; c < k; c++)
+        ev->confusion[(gsize) r * k + c] = MAX (0, json_array_get_int_element (json_node_get_array (row), c));
+    }
+  for (int c = 0; c < k; c++)
+    {
+      JsonNode *node = json_array_get_element (per_class, c);
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        return NULL;
+      JsonObject *pc = json_node_get_object (node);
+      ev->precision[c] = json_double (json_object_get_member (pc, "precision"));
+      ev->recall[c] = json_double (json_object_get_member (pc, "recall"));
+      ev->f1[c] = json_double (json_object_get_member (pc, "f1"));
+      ev->support[c] = MAX (0, json_int (pc, "support"));
+    }
+  ev->n_samples = MAX (0, json_int (o, "samples"));
+  ev->loss = json_double (json_object_get_member (o, "loss"));
+  ev->accuracy = json_double (json_object_get_member (o, "accuracy"));
+  ev->macro_f1 = json_double (json_object_get_member (o, "macro_f1"));
+  if (!samples_from_json (o, "worst", k, &ev->worst, &ev->n_worst)
+      || !samples_from_json (o, "misclassified", k, &ev->misclassified, &ev->n_misclassified))
+    return NULL;
+  return g_steal_pointer (&ev);
+}
+
+HoneEvaluation *
+hone_session_read_run_evaluation (const char *run_dir)
+{
+  g_return_val_if_fail (run_dir != NULL, NULL);
+
+  /* the last validation the log holds, a line cut short by a killed run aside */
+  g_autofree char *metrics = g_build_filename (run_dir, "metrics.jsonl", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  if (g_file_get_contents (metrics, &text, NULL, NULL))
+    {
+      g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+      for (int i = (int) g_strv_length (lines) - 1; i >= 0; i--)
+        {
+          if (strstr (lines[i], "\"validation\"") == NULL
+              || !json_parser_load_from_data (parser, lines[i], -1, NULL)
+              || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+            continue;
+          JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+          JsonNode *kind = json_object_get_member (o, "event");
+          if (kind == NULL || g_strcmp0 (json_node_get_string (kind), "validation") != 0)
+            continue;
+          HoneEvaluation *ev = evaluation_from_json (o);
+          if (ev != NULL)
+            return ev;
+        }
+    }
+
+  /* else the final evaluation of a run that finished */
+  g_autofree char *report = g_build_filename (run_dir, "report.json", NULL);
+  if (json_parser_load_from_file (parser, report, NULL) && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return evaluation_from_json (json_node_get_object (json_parser_get_root (parser)));
+  return NULL;
 }
 
 gboolean
@@ -800,6 +902,8 @@ hone_session_open_run (HoneSession *self, const char *run_dir, GError **error)
   set_run_dir (self, run_dir);
   set_state (self, HONE_SESSION_IDLE);
   hone_session_replace_recipe (self, recipe);
+  g_clear_pointer (&self->evaluation, hone_evaluation_free);
+  self->evaluation = hone_session_read_run_evaluation (run_dir);
   g_signal_emit (self, signals[SIGNAL_RUN_OPENED], 0, run_dir);
   return TRUE;
 }
@@ -853,14 +957,6 @@ report_export_progress (GTask *task, double fraction)
                               export_progress_free);
 }
 
-#if !HONE_HAVE_MODEL_API
-static void
-copy_progress (goffset current, goffset total, gpointer user_data)
-{
-  if (total > 0)
-    report_export_progress (G_TASK (user_data), (double) current / total);
-}
-#endif
 
 static void
 export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
@@ -869,7 +965,6 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   GError *error = NULL;
 
   report_export_progress (task, 0);
-#if HONE_HAVE_MODEL_API
   g_autoptr (HoneModel) model = hone_model_load (job->src, NULL, &error);
   if (model == NULL)
     {
@@ -884,23 +979,6 @@ export_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
       g_task_return_error (task, error);
       return;
     }
-#else
-  if (!g_str_has_suffix (job->dest, ".safetensors"))
-    {
-      g_task_return_new_error (task, HONE_ERROR, HONE_ERROR_INVALID,
-                               _("“%s”: this build of Hone exports .safetensors files; choose a name "
-                                 "ending in .safetensors"), job->dest);
-      return;
-    }
-  g_autoptr (GFile) src = g_file_new_for_path (job->src);
-  g_autoptr (GFile) dest = g_file_new_for_path (job->dest);
-  if (!g_file_copy (src, dest, G_FILE_COPY_OVERWRITE, cancellable, copy_progress, task, &error))
-    {
-      g_prefix_error (&error, _("“%s” could not be written: "), job->dest);
-      g_task_return_error (task, error);
-      return;
-    }
-#endif
   report_export_progress (task, 1);
   g_task_return_boolean (task, TRUE);
 }
@@ -1165,7 +1243,7 @@ hone_session_finalize (GObject *object)
 
   hone_recipe_free (self->recipe);
   g_free (self->project_path);
-  session_model_free (self->model);
+  hone_model_free (self->model);
   g_free (self->model_key);
   g_free (self->loading_key);
   g_free (self->run_dir);

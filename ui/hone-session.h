@@ -75,6 +75,11 @@ void         hone_session_resume          (HoneSession *self);
 void         hone_session_stop            (HoneSession *self);
 /* After "diverged": lowers the learning rate to the suggested one and resumes. */
 void         hone_session_resume_lower_lr (HoneSession *self);
+/* After "diverged": the rate that diverged becomes lr (the schedule goes on,
+ * scaled) and the run resumes. */
+void         hone_session_resume_at_lr    (HoneSession *self, double lr);
+/* The factor the run's schedule is scaled by (1 without a run). */
+double       hone_session_get_lr_scale    (HoneSession *self);
 
 HoneSessionState hone_session_get_state   (HoneSession *self);
 gboolean     hone_session_is_active       (HoneSession *self);  /* preparing, running, paused or stopping */
@@ -91,6 +96,11 @@ int64_t      hone_session_get_trainable_params (HoneSession *self);
 const char  *hone_session_get_run_dir     (HoneSession *self);
 /* The last validation of the current or last run (borrowed), or NULL. */
 const HoneEvaluation *hone_session_get_evaluation (HoneSession *self);
+/* The last validation a run folder keeps (metrics.jsonl, else the final
+ * evaluation of report.json), without thumbnails; NULL when it holds none
+ * that can be read.  hone_session_open_run makes it the session's
+ * evaluation. */
+HoneEvaluation *hone_session_read_run_evaluation (const char *run_dir);
 
 /* Where runs are kept: $XDG_DATA_HOME/hone/runs (transfer full). */
 char        *hone_session_runs_dir        (void);

@@ -41,6 +41,7 @@ struct _HoneWindow
   GtkWidget *layers_page;
   GtkWidget *training_page;
   GtkWidget *run_page;
+  GtkWidget *diverged_dialog;   /* while shown (a weak pointer) */
   GtkWidget *analyze_page;
 
   AdwToast *warning_toast;
@@ -129,7 +130,22 @@ session_diverged (HoneSession *session, const char *message, HoneWindow *self)
   adw_message_dialog_set_default_response (md, "resume");
   adw_message_dialog_set_close_response (md, "pause");
   g_signal_connect_object (md, "response", G_CALLBACK (diverged_response), self, 0);
+  if (self->diverged_dialog != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->diverged_dialog));   /* a second divergence replaces it */
+  self->diverged_dialog = dialog;
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &self->diverged_dialog);
   gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* The Run page's divergence row: "Use 0.001" resumes as the dialog's
+ * "Resume at Lower Rate" does, at the rate the button names. */
+static void
+run_page_use_suggested_lr (HoneRunPage *page, double lr, HoneWindow *self)
+{
+  hone_session_resume_at_lr (self->session, lr);
+  /* the divergence dialog asked the same question: it is answered */
+  if (hone_session_get_state (self->session) != HONE_SESSION_PAUSED && self->diverged_dialog != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->diverged_dialog));
 }
 
 /* ---- the status strip and the buttons ---------------------------------- */
@@ -479,6 +495,10 @@ session_run_opened (HoneSession *session, const char *run_dir, HoneWindow *self)
     hone_window_show_error (self, _("The run’s curves could not be read"), error->message);
   else
     hone_window_show_page (self, "run");
+  /* its last validation, where the folder keeps one (else the empty state stays) */
+  const HoneEvaluation *ev = hone_session_get_evaluation (session);
+  if (ev != NULL)
+    hone_analyze_page_set_saved_evaluation (HONE_ANALYZE_PAGE (self->analyze_page), ev);
 }
 
 static void
@@ -762,17 +782,12 @@ hone_window_export (HoneWindow *self)
     }
   HoneRecipe *r = hone_session_get_recipe (self->session);
   g_autofree char *model = hone_format_model_name (r->arch, r->source);
-#if HONE_HAVE_MODEL_API && HONE_HAVE_ONNX_EXPORT
   g_autofree char *name = g_strdup_printf ("%s-finetuned.onnx", model);
   GtkFileFilter *filters[] = {
     make_filter (_("ONNX model"), "*.onnx", NULL),
     make_filter (_("safetensors weights"), "*.safetensors", NULL),
     NULL
   };
-#else
-  g_autofree char *name = g_strdup_printf ("%s-finetuned.safetensors", model);
-  GtkFileFilter *filters[] = { make_filter (_("safetensors weights"), "*.safetensors", NULL), NULL };
-#endif
   run_chooser (self, _("Export Model"), GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), name, filters,
                export_chosen);
 }
@@ -833,6 +848,12 @@ hone_window_dispose (GObject *object)
 
   if (self->session != NULL)
     g_signal_handlers_disconnect_by_data (self->session, self);
+  if (self->diverged_dialog != NULL)
+    {
+      g_object_remove_weak_pointer (G_OBJECT (self->diverged_dialog), (gpointer *) &self->diverged_dialog);
+      gtk_window_destroy (GTK_WINDOW (self->diverged_dialog));
+      self->diverged_dialog = NULL;
+    }
   gtk_widget_dispose_template (GTK_WIDGET (self), HONE_TYPE_WINDOW);
   G_OBJECT_CLASS (hone_window_parent_class)->dispose (object);
 }
@@ -886,6 +907,7 @@ hone_window_init (HoneWindow *self)
   g_signal_connect (self->session, "warning", G_CALLBACK (session_warning), self);
   g_signal_connect (self->session, "error", G_CALLBACK (session_error), self);
   g_signal_connect (self->session, "diverged", G_CALLBACK (session_diverged), self);
+  g_signal_connect (self->run_page, "use-suggested-lr", G_CALLBACK (run_page_use_suggested_lr), self);
   g_signal_connect (self->session, "run-started", G_CALLBACK (session_run_started), self);
   g_signal_connect (self->session, "run-opened", G_CALLBACK (session_run_opened), self);
   g_signal_connect (self->session, "export-progress", G_CALLBACK (session_export_progress), self);

@@ -15,11 +15,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "hone-analyze-page.h"
 #include "hone-application.h"
+#include "hone-format.h"
+#include "hone-layers-page.h"
 #include "hone-model-page.h"
 #include "hone-preferences-window.h"
 #include "hone-runs-window.h"
 #include "hone-window.h"
+#include "hone-safetensors.h"
 
 static HoneApplication *app;
 static HoneWindow *win;
@@ -168,6 +172,13 @@ screenshot (GtkWidget *widget, const char *name)
 
 /* ---- tests ------------------------------------------------------------- */
 
+static gboolean
+zoo_described (gpointer data)
+{
+  const char *d = hone_model_page_get_summary (HONE_MODEL_PAGE (data), "description");
+  return d != NULL && strstr (d, "Fashion-MNIST") != NULL;
+}
+
 static void
 test_launch (void)
 {
@@ -182,17 +193,41 @@ test_launch (void)
   wait_until (window_mapped, NULL, 10, "the window to map");
   wait_until (model_loaded, NULL, 60, "the default model");
 
-  /* first start: the default recipe, cnn-s on Fashion-MNIST 5-9 */
+  /* first start: the default recipe fine-tunes the zoo's cnn-s, pretrained
+   * on Fashion-MNIST 0-4, on Fashion-MNIST 5-9 with the last block and the
+   * head trainable */
   HoneSession *s = hone_window_get_session (win);
   HoneModel *m = hone_session_get_model (s);
-  g_assert_cmpstr (hone_session_get_recipe (s)->data_source, ==, "fmnist:5-9");
+  HoneRecipe *r = hone_session_get_recipe (s);
+  g_assert_cmpstr (r->data_source, ==, "fmnist:5-9");
+  g_assert_cmpstr (r->source, ==, "zoo:cnn-s-fmnist0-4");
+  g_assert_cmpint (r->freeze_mode, ==, HONE_FREEZE_LAST);
+  g_assert_cmpstr (m->source, ==, "zoo:cnn-s-fmnist0-4");
+  g_assert_cmpstr (m->arch, ==, "cnn-s");
   g_assert_cmpint (m->n_classes, ==, 5);
   g_assert_cmpint (hone_session_get_state (s), ==, HONE_SESSION_IDLE);
   g_assert_cmpint (hone_session_get_data_classes (s), ==, 5);
 
+  /* the Model page says where it came from once the zoo's manifest is read */
   HoneModelPage *mp = HONE_MODEL_PAGE (hone_window_get_page (win, "model"));
+  wait_until (zoo_described, mp, 30, "the zoo's models");
   g_assert_cmpstr (hone_model_page_get_summary (mp, "architecture"), ==, m->arch);
   g_assert_nonnull (strstr (hone_model_page_get_summary (mp, "classes"), "Sandal"));
+  const char *description = hone_model_page_get_summary (mp, "description");
+  g_assert_nonnull (strstr (description, "Fashion-MNIST 0–4"));
+  g_assert_nonnull (strstr (description, " %"));
+  g_assert_nonnull (strstr (hone_model_page_get_summary (mp, "source"), "cnn-s-fmnist0-4"));
+
+  /* the Layers page: the first blocks are frozen, the last block and the head train */
+  HoneLayersPage *lp = HONE_LAYERS_PAGE (hone_window_get_page (win, "layers"));
+  int64_t trainable = 0, total = 0;
+  hone_layers_page_get_counts (lp, &trainable, &total);
+  g_assert_cmpint (total, ==, hone_graph_n_params (m->graph));
+  g_assert_cmpint (trainable, >, 0);
+  g_assert_cmpint (trainable, <, total);
+  /* and the Model page's card counts the same trainable parameters */
+  g_autofree char *count = hone_format_count ((double) trainable);
+  g_assert_true (g_str_has_prefix (hone_model_page_get_summary (mp, "trainable"), count));
 }
 
 static void
@@ -444,13 +479,15 @@ tiny_recipe (int epochs, int limit)
   HoneRecipe *r = hone_recipe_new ();
   g_autofree char *e = g_strdup_printf ("train.epochs=%d", epochs);
   g_autofree char *l = g_strdup_printf ("data.limit=%d", limit);
-  const char *sets[] = { "model.arch=cnn-s", "data.source=fmnist:5-9", e, l, "train.batch=32",
-                         "data.val_split=0.2", NULL };
+  /* the default model (the zoo's cnn-s, as fast as a fresh one), less data and time */
+  const char *sets[] = { "data.source=fmnist:5-9", e, l, "train.batch=32", "data.val_split=0.2", NULL };
   for (int i = 0; sets[i]; i++)
     g_assert_true (hone_recipe_set (r, sets[i], NULL));
   hone_session_replace_recipe (s, r);
   wait_until (model_loaded, NULL, 60, "the model");
 }
+
+static HoneEvaluation *trained_eval;   /* the last validation of test_train's run */
 
 static void
 test_train (void)
@@ -490,6 +527,8 @@ test_train (void)
   double accuracy = hone_session_get_evaluation (s)->accuracy;
   g_assert_true (accuracy >= 0 && accuracy <= 1);
   g_assert_cmpint (hone_session_get_epoch (s), ==, 2);
+  /* it fine-tuned the pretrained model, the first blocks frozen */
+  g_assert_cmpstr (hone_session_get_model (s)->source, ==, "zoo:cnn-s-fmnist0-4");
   /* The main loop never blocked: between two ticks of the 5 ms timeout its
    * thread never worked for 50 ms.  The gap less the time the kernel kept
    * it waiting for a CPU also includes waits for the X server, which on a
@@ -513,6 +552,12 @@ test_train (void)
 
   spin (0.3);
   screenshot (GTK_WIDGET (win), "trained");
+  /* the Analyze page after the run: heat map, gallery, per-class table */
+  activate ("show-page", g_variant_new_string ("analyze"));
+  spin (0.3);
+  screenshot (GTK_WIDGET (win), "analyze-trained");
+  g_clear_pointer (&trained_eval, hone_evaluation_free);
+  trained_eval = hone_evaluation_copy (hone_session_get_evaluation (s));
   g_signal_handler_disconnect (s, id);
 }
 
@@ -574,6 +619,30 @@ test_runs (void)
   g_assert_true (hone_runs_window_open (runs, 1));
   g_assert_cmpstr (hone_session_get_run_dir (s), !=, last);
   g_assert_cmpint (hone_session_get_recipe (s)->epochs, ==, 2);
+
+  /* the Analyze page shows the run's last validation, as read from its folder */
+  const HoneEvaluation *ev = hone_session_get_evaluation (s);
+  g_assert_nonnull (ev);
+  g_assert_nonnull (trained_eval);
+  g_assert_cmpint (ev->n_classes, ==, trained_eval->n_classes);
+  for (int i = 0; i < ev->n_classes * ev->n_classes; i++)
+    g_assert_cmpint (ev->confusion[i], ==, trained_eval->confusion[i]);
+  g_assert_cmpfloat_with_epsilon (ev->accuracy, trained_eval->accuracy, 1e-9);
+  g_assert_cmpstr (ev->class_names[0], ==, "Sandal");
+  HoneAnalyzePage *ap = HONE_ANALYZE_PAGE (hone_window_get_page (win, "analyze"));
+  g_assert_true (hone_analyze_page_get_saved (ap));
+  activate ("show-page", g_variant_new_string ("analyze"));
+  spin (0.3);
+  screenshot (GTK_WIDGET (win), "analyze-opened");
+
+  /* a folder with nothing usable: no evaluation */
+  g_autofree char *empty = g_build_filename (tmp_dir, "empty-run", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (empty, 0700), ==, 0);
+  g_autofree char *metrics = g_build_filename (empty, "metrics.jsonl", NULL);
+  g_assert_true (g_file_set_contents (metrics, "{\"event\":\"started\"}\n{\"event\":\"validation\",\"classes\":[]}\n", -1, NULL));
+  g_autofree char *report = g_build_filename (empty, "report.json", NULL);
+  g_assert_true (g_file_set_contents (report, "{\"classes\":[\"a\",\"b\"],\"confusion\":[[1]]}", -1, NULL));
+  g_assert_null (hone_session_read_run_evaluation (empty));
 }
 
 static gboolean
@@ -599,9 +668,82 @@ static void
 test_export (void)
 {
   export_to ("model.safetensors");
-#if HONE_HAVE_MODEL_API && HONE_HAVE_ONNX_EXPORT
   export_to ("model.onnx");
-#endif
+}
+
+static double diverged_lr;
+
+static void
+on_diverge_event (HoneSession *s, const HoneEvent *ev, gpointer data)
+{
+  if (ev->kind == HONE_EVENT_PAUSED && ev->diverged && diverged_lr == 0)
+    diverged_lr = ev->lr;
+}
+
+static gboolean
+has_diverged (gpointer data)
+{
+  return diverged_lr > 0 && hone_session_get_state (hone_window_get_session (win)) == HONE_SESSION_PAUSED;
+}
+
+/* A learning rate far too high: the run pauses, the dialog asks; the Run
+ * page's "Use …" button answers it by resuming at the lower rate. */
+static void
+test_diverged (void)
+{
+  HoneSession *s = hone_window_get_session (win);
+
+  /* images with pixels near the largest float: the first batch overflows */
+  enum { N = 64 };
+  g_autofree float *pixels = g_new (float, N * 28 * 28);
+  int64_t labels[N];
+  for (int i = 0; i < N * 28 * 28; i++)
+    pixels[i] = (float) (i % 7 - 3) * 1e37f;
+  for (int i = 0; i < N; i++)
+    labels[i] = i % 5;   /* five classes, as on_event expects */
+  g_autoptr (HoneSafetensorsWriter) w = hone_safetensors_writer_new ();
+  HoneShape images_shape = { .rank = 4, .d = { N, 1, 28, 28 } };
+  HoneShape labels_shape = { .rank = 1, .d = { N } };
+  g_assert_true (hone_safetensors_writer_add_f32 (w, "images", &images_shape, pixels, NULL));
+  g_assert_true (hone_safetensors_writer_add_i64 (w, "labels", &labels_shape, labels, NULL));
+  g_autofree char *path = g_build_filename (tmp_dir, "overflow.safetensors", NULL);
+  g_assert_true (hone_safetensors_writer_write (w, path, NULL));
+
+  HoneRecipe *r = hone_recipe_new ();
+  g_autofree char *source = g_strdup_printf ("data.source=%s", path);
+  const char *sets[] = { source, "train.epochs=20", "train.batch=16", "augment.enabled=false", NULL };
+  for (int i = 0; sets[i]; i++)
+    g_assert_true (hone_recipe_set (r, sets[i], NULL));
+  hone_session_replace_recipe (s, r);
+  wait_until (model_loaded, NULL, 60, "the model");
+
+  diverged_lr = 0;
+  gulong id = g_signal_connect (s, "event", G_CALLBACK (on_diverge_event), NULL);
+  memset (&watch, 0, sizeof watch);
+  gulong id2 = g_signal_connect (s, "event", G_CALLBACK (on_event), NULL);
+  activate ("train", NULL);
+  wait_until (has_diverged, NULL, 120, "the run to diverge");
+  wait_until (toplevel_shown, &(FindData) { ADW_TYPE_MESSAGE_DIALOG }, 10, "the divergence dialog");
+  g_assert_cmpfloat (hone_session_get_lr_scale (s), ==, 1.0);
+
+  /* the Run page's button, as a click emits it */
+  double lr = diverged_lr / 10;
+  g_signal_emit_by_name (hone_window_get_page (win, "run"), "use-suggested-lr", lr);
+  g_assert_cmpint (hone_session_get_state (s), ==, HONE_SESSION_RUNNING);
+  g_assert_cmpfloat_with_epsilon (hone_session_get_lr_scale (s), 0.1, 1e-9);
+  /* the dialog's question is answered (checked before the main loop runs
+   * again: these images diverge again at once, and ask again) */
+  g_assert_null (find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+
+  activate ("stop", NULL);
+  wait_until (run_finished, NULL, 60, "the run to stop");
+  g_assert_cmpint (hone_session_get_state (s), ==, HONE_SESSION_FINISHED);
+  /* a second divergence may have asked again before the stop */
+  GtkWindow *dialog = find_toplevel (ADW_TYPE_MESSAGE_DIALOG);
+  if (dialog != NULL)
+    gtk_window_destroy (dialog);
+  g_signal_handler_disconnect (s, id);
+  g_signal_handler_disconnect (s, id2);
 }
 
 static void
@@ -630,9 +772,11 @@ main (int argc, char *argv[])
   g_test_add_func ("/ui/app/pause-resume-stop", test_pause_resume_stop);
   g_test_add_func ("/ui/app/runs", test_runs);
   g_test_add_func ("/ui/app/export", test_export);
+  g_test_add_func ("/ui/app/diverged", test_diverged);
   g_test_add_func ("/ui/app/quit", test_quit);
   int status = g_test_run ();
 
+  g_clear_pointer (&trained_eval, hone_evaluation_free);
   g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", tmp_dir);
   (void) system (rm);
   g_free (tmp_dir);

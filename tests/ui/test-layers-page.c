@@ -98,7 +98,7 @@ test_presets (Fixture *f, gconstpointer data)
   g_assert_cmpint (trainable, ==, engine_trainable (f));
   g_assert_false (engine_trains (f, "layer4.1.conv2.weight"));
   g_assert_true (engine_trains (f, "fc.weight"));
-  g_assert_cmpstr (hone_layers_page_get_count_text (f->page), ==, "5.1 K of 11.2 M parameters will train");
+  g_assert_cmpstr (hone_layers_page_get_count_text (f->page), ==, "5.1 k of 11.2 M parameters will train");
   hone_ui_test_screenshot (GTK_WIDGET (f->page), "layers-head");
 
   gtk_widget_activate_action (GTK_WIDGET (f->page), "layers.preset", "s", "last");
