@@ -342,6 +342,22 @@ load_hone_file (const char *path, const char *display, const HoneModelOptions *o
   return g_steal_pointer (&m);
 }
 
+gboolean
+hone_model_predicts_classes (const HoneModel *model, const char *const *names, int n)
+{
+  g_return_val_if_fail (model != NULL, FALSE);
+  if (!model->class_names || n != model->n_classes)
+    return n == model->n_classes;
+  gboolean known = FALSE, same = TRUE;
+  for (int c = 0; c < n; c++)
+    {
+      g_autofree char *generated = g_strdup_printf ("class %d", c);
+      known |= g_strcmp0 (model->class_names[c], generated) != 0;
+      same &= names && g_strcmp0 (model->class_names[c], names[c]) == 0;
+    }
+  return !known || same;
+}
+
 HoneModel *
 hone_model_load (const char *source, const HoneModelOptions *opts, GError **error)
 {

@@ -68,6 +68,14 @@ gboolean   hone_model_load_weights (HoneModel *model, const char *path, gboolean
                                     GError **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HoneModel, hone_model_free)
 
+/* Whether the model's head predicts the classes names[0 .. n-1]: TRUE
+ * when its own class names (from its file) are those, in that order, or
+ * when it does not know its classes' names ("class N").  A head trained on
+ * other classes (a model pretrained on Fashion-MNIST 0-4, fine-tuned on
+ * 5-9) gives FALSE: its outputs mean other things and it must be replaced,
+ * even when the number of classes fits. */
+gboolean   hone_model_predicts_classes (const HoneModel *model, const char *const *names, int n);
+
 /* Writes the model to path: ONNX (opset 13) for ".onnx", safetensors with
  * hone.* metadata for ".safetensors"; atomically (nothing is left behind on
  * failure). */

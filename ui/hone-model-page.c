@@ -187,7 +187,7 @@ update_summary (HoneModelPage *self)
      * 94.6 % on Fashion-MNIST test set 0–4. Its head was replaced for your 5 classes." */
     description = g_strdup_printf (m->head_replaced
                                      ? _("Pretrained on %s: %s. Its head was replaced for your %d classes.")
-                                     : _("Pretrained on %s: %s. Fine-tuning retrains its head on your %d classes."),
+                                     : _("Pretrained on %s: %s. Fine-tuning gives it a new head when your %d classes are not the ones it learnt."),
                                    zoo->trained_on, zoo->accuracy, m->n_classes);
   adw_preferences_group_set_title (self->summary_group, name);
   adw_preferences_group_set_description (self->summary_group,

@@ -509,6 +509,13 @@ test_shipped_zoo (void)
     }
 }
 
+static void
+on_started (HoneTrainer *t, const HoneEvent *ev, gpointer data)
+{
+  if (ev->kind == HONE_EVENT_STARTED)
+    *(int *) data = ev->start.head_replaced;
+}
+
 /* A recipe with model.source = zoo:NAME fine-tunes it: the default recipe,
  * shortened.  With freeze.mode = last the first stages stay as the zoo has
  * them, the head is new. */
@@ -526,7 +533,10 @@ test_zoo_recipe (void)
   g_autofree char *dir = tmp_path ("zoo-run");
   g_autoptr (HoneTrainer) t = hone_trainer_new (r, dir, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (hone_trainer_run_sync (t, NULL, NULL), ==, HONE_FINISH_COMPLETED);
+  int replaced = -1;
+  g_assert_cmpint (hone_trainer_run_sync (t, on_started, &replaced), ==, HONE_FINISH_COMPLETED);
+  /* five classes as the zoo model has, but other ones: a new head */
+  g_assert_cmpint (replaced, ==, 1);
 
   g_autoptr (HoneZoo) zoo = hone_zoo_open (NULL, FALSE, &error);
   g_assert_no_error (error);
@@ -541,6 +551,20 @@ test_zoo_recipe (void)
   g_autoptr (HoneModel) m = hone_model_load (final, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (m->class_names[0], ==, "Sandal");
+
+  g_assert_true (hone_model_predicts_classes (m, (const char *const *) m->class_names, 5));
+  const char *source[] = { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", NULL };
+  g_assert_false (hone_model_predicts_classes (m, source, 5));
+  g_assert_false (hone_model_predicts_classes (m, (const char *const *) m->class_names, 4));
+
+  /* on the classes it was pretrained on, the head is kept */
+  g_assert_true (hone_recipe_set (r, "data.source=fmnist:0-4", &error));
+  g_autofree char *dir3 = tmp_path ("zoo-run-3");
+  g_autoptr (HoneTrainer) t3 = hone_trainer_new (r, dir3, &error);
+  g_assert_no_error (error);
+  replaced = -1;
+  g_assert_cmpint (hone_trainer_run_sync (t3, on_started, &replaced), ==, HONE_FINISH_COMPLETED);
+  g_assert_cmpint (replaced, ==, 0);
 
   /* a run of an unknown zoo model fails before it starts, naming it */
   g_assert_true (hone_recipe_set (r, "model.source=zoo:nope", &error));
