@@ -1078,6 +1078,27 @@ tensor_source (const HoneOnnxFile *file, const Onnx__TensorProto *t, HoneShape *
   return TRUE;
 }
 
+/* The start of both conversions: where the tensor's elements are, and a
+ * buffer for them as elem_size-byte values (at least one, so that an empty
+ * tensor gives a non-NULL buffer).  On success *owned holds the bytes read
+ * from external data (or NULL) for the caller to free. */
+static gpointer
+tensor_begin (const HoneOnnxFile *file, const Onnx__TensorProto *tensor, HoneShape *shape,
+              gsize elem_size, const char *what, Source *src, guint8 **owned, GError **error)
+{
+  if (!tensor_source (file, tensor, shape, src, owned, error))
+    return NULL;
+  gpointer out = g_try_malloc_n (MAX (src->numel, 1), elem_size);
+  if (out == NULL)
+    {
+      g_clear_pointer (owned, g_free);
+      g_autofree char *tname = tidy_text (tensor->name, 200);
+      set_error (error, HONE_ERROR_IO, file->display, "tensor '%s': out of memory for %"
+                 G_GINT64_FORMAT " %s", tname, src->numel, what);
+    }
+  return out;
+}
+
 gboolean
 hone_onnx_tensor_float (const HoneOnnxFile *file, const Onnx__TensorProto *tensor,
                         HoneShape *shape, float **data, GError **error)
@@ -1087,17 +1108,9 @@ hone_onnx_tensor_float (const HoneOnnxFile *file, const Onnx__TensorProto *tenso
   *data = NULL;
   Source src;
   guint8 *owned;
-  if (!tensor_source (file, tensor, shape, &src, &owned, error))
-    return FALSE;
-  float *out = g_try_new (float, MAX (src.numel, 1));
+  float *out = tensor_begin (file, tensor, shape, sizeof (float), "floats", &src, &owned, error);
   if (out == NULL)
-    {
-      g_free (owned);
-      g_autofree char *tname = tidy_text (tensor->name, 200);
-      set_error (error, HONE_ERROR_IO, file->display, "tensor '%s': out of memory for %"
-                 G_GINT64_FORMAT " floats", tname, src.numel);
-      return FALSE;
-    }
+    return FALSE;
   if (src.dtype == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && src.f32)
     memcpy (out, src.f32, src.numel * sizeof (float));
   else
@@ -1122,17 +1135,10 @@ hone_onnx_tensor_int64 (const HoneOnnxFile *file, const Onnx__TensorProto *tenso
   *data = NULL;
   Source src;
   guint8 *owned;
-  if (!tensor_source (file, tensor, shape, &src, &owned, error))
-    return FALSE;
-  int64_t *out = g_try_new (int64_t, MAX (src.numel, 1));
+  int64_t *out = tensor_begin (file, tensor, shape, sizeof (int64_t), "integers", &src, &owned,
+                               error);
   if (out == NULL)
-    {
-      g_free (owned);
-      g_autofree char *tname = tidy_text (tensor->name, 200);
-      set_error (error, HONE_ERROR_IO, file->display, "tensor '%s': out of memory for %"
-                 G_GINT64_FORMAT " integers", tname, src.numel);
-      return FALSE;
-    }
+    return FALSE;
   for (int64_t i = 0; i < src.numel; i++)
     {
       Value v = source_get (&src, i);
