@@ -6,6 +6,8 @@
 #include <glib.h>
 #include <png.h>
 
+#include "hone-test-util.h"
+
 G_BEGIN_DECLS
 
 typedef struct
@@ -36,9 +38,5 @@ GBytes *hone_test_jpeg_bytes (int width, int height, int components, const guint
 /* g_file_set_contents, asserting success. */
 void    hone_test_write_bytes (const char *path, GBytes *bytes);
 void    hone_test_write_data  (const char *path, const void *data, gsize n);
-
-/* A fresh temporary folder (removed with hone_test_remove_tree). */
-char   *hone_test_make_tmp_dir (const char *template_name);
-void    hone_test_remove_tree  (const char *path);
 
 G_END_DECLS

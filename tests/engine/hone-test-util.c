@@ -1,8 +1,12 @@
 /* hone-test-util.c: finite-difference gradient checks and other test helpers. */
 #include "config.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
 
 #include "hone-test-util.h"
 
@@ -187,4 +191,41 @@ hone_test_assert_close (const char *what, const float *a, const float *b, int64_
           return;
         }
     }
+}
+
+char *
+hone_test_make_tmp_dir (const char *template_name)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp (template_name, &error);
+  g_assert_no_error (error);
+  return dir;
+}
+
+void
+hone_test_remove_tree (const char *path)
+{
+  struct stat sb;
+  if (lstat (path, &sb) != 0)
+    return;
+  if (S_ISDIR (sb.st_mode))
+    {
+      chmod (path, 0700);
+      DIR *d = opendir (path);
+      if (d)
+        {
+          struct dirent *ent;
+          while ((ent = readdir (d)))
+            {
+              if (strcmp (ent->d_name, ".") == 0 || strcmp (ent->d_name, "..") == 0)
+                continue;
+              g_autofree char *child = g_build_filename (path, ent->d_name, NULL);
+              hone_test_remove_tree (child);
+            }
+          closedir (d);
+        }
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
 }

@@ -42,4 +42,9 @@ HoneGraph *hone_test_single_node_graph (const HoneOpClass *op, gpointer attrs,
 void hone_test_assert_close (const char *what, const float *a, const float *b, int64_t n,
                              double rtol, double atol);
 
+/* A fresh temporary folder (g_free), and removing a folder with everything
+ * in it (read-only folders included; symlinks are removed, not followed). */
+char   *hone_test_make_tmp_dir (const char *template_name);
+void    hone_test_remove_tree  (const char *path);
+
 G_END_DECLS

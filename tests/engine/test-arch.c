@@ -635,19 +635,6 @@ test_load_errors (void)
                    hone_graph_value_data (src, hone_graph_find (src, "conv5.weight")), 16);
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name (dir)))
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
 /* model.dropout: a Dropout node before the head, no new parameters. */
 static void
 test_head_dropout (void)
@@ -698,7 +685,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/arch/bad-options", test_bad_options);
   g_test_add_func ("/engine/arch/load-errors", test_load_errors);
   int ret = g_test_run ();
-  remove_tree (tmp_dir);
+  hone_test_remove_tree (tmp_dir);
   g_free (tmp_dir);
   return ret;
 }

@@ -996,22 +996,6 @@ test_graph_head_replacement (void)
   g_assert_nonnull (strstr (error->message, "extra.00"));
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name (dir)))
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -1032,7 +1016,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/safetensors/graph/mismatch", test_graph_mismatch);
   g_test_add_func ("/engine/safetensors/graph/head-replacement", test_graph_head_replacement);
   int ret = g_test_run ();
-  remove_tree (tmp_dir);
+  hone_test_remove_tree (tmp_dir);
   g_free (tmp_dir);
   return ret;
 }

@@ -20,26 +20,6 @@
 
 static char *tmp_root;
 
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      GDir *dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir && (name = g_dir_read_name (dir)))
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      if (dir)
-        g_dir_close (dir);
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
-
 static char *
 run_path (const char *name)
 {
@@ -1365,7 +1345,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/trainer/errors", test_errors);
   g_test_add_func ("/engine/trainer/evaluate", test_evaluate);
   int status = g_test_run ();
-  remove_tree (tmp_root);
+  hone_test_remove_tree (tmp_root);
   g_free (tmp_root);
   return status;
 }

@@ -179,31 +179,3 @@ hone_chart_test_tiny_recipe (int limit, int epochs)
   return r;
 }
 
-char *
-hone_chart_test_make_tmpdir (void)
-{
-  g_autoptr (GError) error = NULL;
-  char *dir = g_dir_make_tmp ("hone-ui-test-XXXXXX", &error);
-  g_assert_no_error (error);
-  return dir;
-}
-
-void
-hone_chart_test_remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      GDir *dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir && (name = g_dir_read_name (dir)))
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          hone_chart_test_remove_tree (child);
-        }
-      if (dir)
-        g_dir_close (dir);
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}

@@ -7,6 +7,7 @@
 #include <adwaita.h>
 
 #include "hone-recipe.h"
+#include "hone-test-util.h"
 
 G_BEGIN_DECLS
 
@@ -33,8 +34,5 @@ void             hone_chart_test_screenshot (const char *name);
 /* A quick deterministic run of cnn-s on `limit` images of fmnist:5-9, a
  * fifth of them for validation, `epochs` epochs of batches of 32. */
 HoneRecipe      *hone_chart_test_tiny_recipe (int limit, int epochs);
-/* A new empty folder under the temporary folder (g_free; remove_tree). */
-char            *hone_chart_test_make_tmpdir (void);
-void             hone_chart_test_remove_tree (const char *path);
 
 G_END_DECLS

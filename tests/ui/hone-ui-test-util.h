@@ -8,6 +8,7 @@
 
 #include "hone-engine.h"
 #include "hone-model.h"
+#include "hone-test-util.h"
 
 G_BEGIN_DECLS
 

@@ -28,7 +28,7 @@ on_event (HoneTrainer *trainer, const HoneEvent *ev, gpointer data)
 static void
 make_evaluation (void)
 {
-  g_autofree char *tmp = hone_chart_test_make_tmpdir ();
+  g_autofree char *tmp = hone_test_make_tmp_dir ("hone-ui-test-XXXXXX");
   g_autofree char *run_dir = g_build_filename (tmp, "run", NULL);
   g_autoptr (HoneRecipe) recipe = hone_chart_test_tiny_recipe (500, 1);
   g_autoptr (GError) error = NULL;
@@ -38,7 +38,7 @@ make_evaluation (void)
   g_assert_nonnull (evaluation);
   g_assert_cmpint (evaluation->n_classes, ==, 5);
   g_assert_cmpint (evaluation->n_misclassified, >, 2);
-  hone_chart_test_remove_tree (tmp);
+  hone_test_remove_tree (tmp);
 }
 
 /* Samples the evaluation kept (worst and misclassified, once each) that

@@ -106,7 +106,7 @@ static void
 test_live_run (void)
 {
   hone_chart_test_set_dark (FALSE);
-  g_autofree char *tmp = hone_chart_test_make_tmpdir ();
+  g_autofree char *tmp = hone_test_make_tmp_dir ("hone-ui-test-XXXXXX");
   g_autofree char *run_dir = g_build_filename (tmp, "run", NULL);
   g_autoptr (HoneRecipe) recipe = hone_chart_test_tiny_recipe (400, EPOCHS);
   g_autoptr (GError) error = NULL;
@@ -214,7 +214,7 @@ test_live_run (void)
 
   gtk_window_destroy (window);
   hone_trainer_free (trainer);
-  hone_chart_test_remove_tree (tmp);
+  hone_test_remove_tree (tmp);
 }
 
 static GtkWidget *
@@ -303,7 +303,7 @@ static void
 test_load_errors (void)
 {
   HoneRunPage *page = g_object_ref_sink (hone_run_page_new ());
-  g_autofree char *tmp = hone_chart_test_make_tmpdir ();
+  g_autofree char *tmp = hone_test_make_tmp_dir ("hone-ui-test-XXXXXX");
   g_autoptr (GError) error = NULL;
 
   g_autofree char *missing = g_build_filename (tmp, "missing.jsonl", NULL);
@@ -336,7 +336,7 @@ test_load_errors (void)
   g_assert_cmpfloat (hone_series_get_x (hone_line_chart_get_series (loss, 0), 0), ==, 0.25);
 
   g_object_unref (page);
-  hone_chart_test_remove_tree (tmp);
+  hone_test_remove_tree (tmp);
 }
 
 int
