@@ -1,9 +1,25 @@
 /* hone-chart-private.h: text placement shared by the chart widgets
- * (HoneLineChart, HoneHeatmap), which lay out every label with one
- * PangoLayout each and measure before they draw. */
+ * (HoneLineChart, HoneHeatmap), which lay out their labels with a few
+ * PangoLayouts and measure before they draw. */
 #pragma once
 
 #include <gtk/gtk.h>
+
+/* A layout for the widget's font, made bold (bold) and scaled (scale, 1:
+ * unchanged); the caller unrefs it. */
+static inline PangoLayout *
+hone_chart_layout_new (GtkWidget *widget, gboolean bold, double scale)
+{
+  PangoLayout *layout = gtk_widget_create_pango_layout (widget, NULL);
+  PangoAttrList *attrs = pango_attr_list_new ();
+  if (bold)
+    pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
+  if (scale != 1.0)
+    pango_attr_list_insert (attrs, pango_attr_scale_new (scale));
+  pango_layout_set_attributes (layout, attrs);
+  pango_attr_list_unref (attrs);
+  return layout;
+}
 
 /* Sets the layout's text and returns its size in pixels (w or h may be NULL). */
 static inline void

@@ -83,17 +83,9 @@ ensure_layouts (HoneHeatmap *self)
 {
   if (self->layout)
     return;
-  self->layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), NULL);
-  self->bold_layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), NULL);
-  self->small_layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), NULL);
-  PangoAttrList *attrs = pango_attr_list_new ();
-  pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
-  pango_layout_set_attributes (self->bold_layout, attrs);
-  pango_attr_list_unref (attrs);
-  attrs = pango_attr_list_new ();
-  pango_attr_list_insert (attrs, pango_attr_scale_new (0.85));
-  pango_layout_set_attributes (self->small_layout, attrs);
-  pango_attr_list_unref (attrs);
+  self->layout = hone_chart_layout_new (GTK_WIDGET (self), FALSE, 1.0);
+  self->bold_layout = hone_chart_layout_new (GTK_WIDGET (self), TRUE, 1.0);
+  self->small_layout = hone_chart_layout_new (GTK_WIDGET (self), FALSE, 0.85);
 }
 
 static void

@@ -338,13 +338,8 @@ ensure_layouts (HoneLineChart *self)
 {
   if (self->layout)
     return;
-  self->layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), NULL);
-  self->title_layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), NULL);
-  PangoAttrList *attrs = pango_attr_list_new ();
-  pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
-  pango_attr_list_insert (attrs, pango_attr_scale_new (1.15));
-  pango_layout_set_attributes (self->title_layout, attrs);
-  pango_attr_list_unref (attrs);
+  self->layout = hone_chart_layout_new (GTK_WIDGET (self), FALSE, 1.0);
+  self->title_layout = hone_chart_layout_new (GTK_WIDGET (self), TRUE, 1.15);
 }
 
 /* The data range over the x range [vx0, vx1] of every series: y of drawn
