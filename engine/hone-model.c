@@ -321,7 +321,10 @@ load_hone_file (const char *path, const char *display, const HoneModelOptions *o
                                         opts->width > 0 ? opts->width : info.width, opts, error);
   if (!m)
     return NULL;
-  if (!hone_model_load_weights (m, path, opts->replace_head, error))
+  g_auto (GStrv) names = read_class_names (md);
+  gboolean replace = opts->replace_head
+                     || !hone_model_classes_fit ((const char *const *) names, opts->class_names);
+  if (!hone_model_load_weights (m, path, replace, error))
     return NULL;
 
   if (info.has_norm && info.channels == m->channels)
@@ -330,7 +333,6 @@ load_hone_file (const char *path, const char *display, const HoneModelOptions *o
       memcpy (m->std, info.std, sizeof m->std);
       m->norm_from_file = TRUE;
     }
-  g_auto (GStrv) names = read_class_names (md);
   if (!m->head_replaced && names && (int) g_strv_length (names) == m->n_classes)
     {
       g_strfreev (m->class_names);
@@ -343,19 +345,17 @@ load_hone_file (const char *path, const char *display, const HoneModelOptions *o
 }
 
 gboolean
-hone_model_predicts_classes (const HoneModel *model, const char *const *names, int n)
+hone_model_classes_fit (const char *const *own, const char *const *wanted)
 {
-  g_return_val_if_fail (model != NULL, FALSE);
-  if (!model->class_names || n != model->n_classes)
-    return n == model->n_classes;
-  gboolean known = FALSE, same = TRUE;
-  for (int c = 0; c < n; c++)
+  if (!own || !wanted)
+    return TRUE;
+  gboolean known = FALSE;
+  for (int c = 0; own[c]; c++)
     {
       g_autofree char *generated = g_strdup_printf ("class %d", c);
-      known |= g_strcmp0 (model->class_names[c], generated) != 0;
-      same &= names && g_strcmp0 (model->class_names[c], names[c]) == 0;
+      known |= strcmp (own[c], generated) != 0;
     }
-  return !known || same;
+  return !known || g_strv_equal ((const char *const *) own, wanted);
 }
 
 HoneModel *

@@ -48,6 +48,9 @@ typedef struct
   int width;
   double dropout;            /* < 0: the model's default */
   uint64_t seed;             /* initialisation of new parameters */
+  const char *const *class_names;  /* NULL-terminated: the classes to predict, in order, or
+                                    * NULL; a head whose file names other classes is
+                                    * replaced (hone_model_classes_fit) */
 } HoneModelOptions;
 
 /* classes 0, no replacement, the model's own input, dropout -1, seed 0. */
@@ -68,13 +71,14 @@ gboolean   hone_model_load_weights (HoneModel *model, const char *path, gboolean
                                     GError **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HoneModel, hone_model_free)
 
-/* Whether the model's head predicts the classes names[0 .. n-1]: TRUE
- * when its own class names (from its file) are those, in that order, or
- * when it does not know its classes' names ("class N").  A head trained on
- * other classes (a model pretrained on Fashion-MNIST 0-4, fine-tuned on
- * 5-9) gives FALSE: its outputs mean other things and it must be replaced,
- * even when the number of classes fits. */
-gboolean   hone_model_predicts_classes (const HoneModel *model, const char *const *names, int n);
+/* Whether a head whose file names the classes `own` (NULL-terminated, or
+ * NULL when unknown) predicts the classes `wanted` (NULL: any): TRUE when
+ * the names are the same, in the same order, or own does not know its
+ * classes' names (NULL, or only "class N").  A head trained on other classes
+ * (a model pretrained on Fashion-MNIST 0-4, fine-tuned on 5-9) gives FALSE:
+ * its outputs mean other things and it must be replaced, even when the
+ * number of classes fits. */
+gboolean   hone_model_classes_fit (const char *const *own, const char *const *wanted);
 
 /* Writes the model to path: ONNX (opset 13) for ".onnx", safetensors with
  * hone.* metadata for ".safetensors"; atomically (nothing is left behind on

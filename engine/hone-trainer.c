@@ -1039,26 +1039,17 @@ setup_model (HoneTrainer *t, gboolean resuming, GError **error)
   mo.seed = r->seed;
   if (r->dropout > 0.0)
     mo.dropout = r->dropout;
+  /* a pretrained head that learnt other classes than the data's is replaced */
+  g_autofree const char **names = g_new0 (const char *, t->data_classes + 1);
+  for (int c = 0; c < t->data_classes && t->n_classes == t->data_classes; c++)
+    names[c] = hone_dataset_class_name (t->ds, c);
+  if (t->n_classes == t->data_classes)
+    mo.class_names = names;
   if (from_source)
     {
       t->model = hone_model_load (r->source, &mo, error);
       if (!t->model)
         return FALSE;
-      /* A head trained on other classes (a model pretrained on Fashion-MNIST
-       * 0-4, fine-tuned on 5-9) means other things even when its size fits:
-       * it is replaced like a head of the wrong size. */
-      g_autofree const char **names = g_new0 (const char *, t->data_classes + 1);
-      for (int c = 0; c < t->data_classes; c++)
-        names[c] = hone_dataset_class_name (t->ds, c);
-      if (!t->model->head_replaced && t->n_classes == t->data_classes
-          && !hone_model_predicts_classes (t->model, names, t->data_classes))
-        {
-          g_clear_pointer (&t->model, hone_model_free);
-          mo.replace_head = TRUE;
-          t->model = hone_model_load (r->source, &mo, error);
-          if (!t->model)
-            return FALSE;
-        }
     }
   else
     {

@@ -31,6 +31,9 @@
 #include "onnx/hone-onnx.h"
 #include "onnx/hone-onnx-private.h"
 
+static const char *metadata (const Onnx__ModelProto *mp, const char *key);
+static char **parse_classes (const char *s, int n);
+
 /* ---- values ------------------------------------------------------------- */
 
 OnnxVal *
@@ -854,7 +857,9 @@ onnx_import_graph (const HoneOnnxFile *file, const OnnxImportOptions *opts, GErr
                      path, imp->gp->n_output ? imp->gp->output[0]->name : "");
         goto fail;
       }
-    if ((opts->classes > 0 && opts->classes != imp->head_classes) || opts->replace_head)
+    g_auto (GStrv) own = parse_classes (metadata (mp, "hone.classes"), imp->head_classes);
+    if ((opts->classes > 0 && opts->classes != imp->head_classes) || opts->replace_head
+        || !hone_model_classes_fit ((const char *const *) own, opts->class_names))
       imp->new_classes = opts->classes > 0 ? opts->classes : imp->head_classes;
   }
 
@@ -973,6 +978,7 @@ hone_onnx_import_file (const HoneOnnxFile *file, const HoneModelOptions *opts, G
     .dropout = opts->dropout,
     .classes = opts->classes,
     .replace_head = opts->replace_head,
+    .class_names = opts->class_names,
   };
   OnnxImport *imp = onnx_import_graph (file, &io, error);
   if (!imp)

@@ -72,6 +72,7 @@ typedef struct
   int height, width;         /* 0: the file's; else the input's spatial size */
   int classes;               /* > 0: the head must give this many classes */
   gboolean replace_head;     /* a fresh head even when the classes fit */
+  const char *const *class_names;  /* the classes to predict, or NULL (hone_model_classes_fit) */
   uint64_t seed;
   double dropout;            /* < 0: the file's */
   /* Graph inputs fed as known data (name -> OnnxVal*, not taken over): the
